@@ -1,0 +1,1 @@
+//! Configuration file parsers: gmond.conf (libconfuse syntax) and gmetad.conf (dotconf syntax).

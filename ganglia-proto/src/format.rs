@@ -1,0 +1,1 @@
+//! Safe rendering of printf-style formats (filled in below).

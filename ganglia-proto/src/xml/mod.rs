@@ -1,0 +1,1 @@
+//! Ganglia XML: model, writer, reader.

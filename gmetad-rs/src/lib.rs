@@ -1,0 +1,6 @@
+//! gmetad-rs: a drop-in Ganglia 3.7 collector as a library.
+//!
+//! # Layout
+//! - [`rrd`]: RRD layout (paths, data sources, RRAs) and writers (librrd, rrdcached).
+
+pub mod rrd;

@@ -1,0 +1,7 @@
+//! gmond-rs: a drop-in Ganglia 3.7 agent as a library.
+//!
+//! # Layout
+//! - [`collect`]: host metrics (the 35 default Linux metrics and the optional ones).
+#![deny(missing_docs)]
+
+pub mod collect;
