@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Start the local ganglia-rs stack on loopback with built-in defaults; Ctrl-C stops everything.
+# Every daemon is started from target/release and stopped by its pid on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=target/release
+STATE=${GANGLIA_RS_STATE:-$PWD/run}
+mkdir -p "$STATE"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "stack stopped"
+}
+trap cleanup EXIT INT TERM
+
+start() { # name, args...
+  local name=$1; shift
+  if [ -x "$BIN/$name" ]; then
+    "$BIN/$name" "$@" > "$STATE/$name.log" 2>&1 &
+    pids+=($!)
+    echo "started $name (pid $!, log $STATE/$name.log)"
+  fi
+}
+
+start gmond-rs -f
+start gmetad-rs -d 1
+start gweb-rs
+start relay-rs
+
+sleep 1
+echo
+echo "gmond-rs XML:        telnet 127.0.0.1 8649   (or: nc 127.0.0.1 8649)"
+[ -x "$BIN/gmetad-rs" ] && echo "gmetad-rs XML:       127.0.0.1:8651, interactive 127.0.0.1:8652, RRDs under $STATE/rrds"
+[ -x "$BIN/gweb-rs" ] && echo "web UI:              http://127.0.0.1:8080/"
+[ -x "$BIN/gstat-rs" ] && echo "cluster overview:    $BIN/gstat-rs -a"
+echo "Ctrl-C stops the stack."
+wait -n "${pids[@]}" || true
