@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - [`collect`]: host metrics (the 35 default Linux metrics and the optional ones).
+//! - [`core`]: the sans-IO agent: [`core::hosts`] (cluster state), [`core::stats`] (counters).
 #![deny(missing_docs)]
 
 pub mod collect;
+pub mod core;

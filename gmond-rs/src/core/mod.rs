@@ -1,0 +1,4 @@
+//! The sans-IO agent core: cluster state, scheduling and counters. No sockets, no clocks.
+
+pub mod hosts;
+pub mod stats;
