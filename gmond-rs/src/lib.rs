@@ -7,3 +7,4 @@
 
 pub mod collect;
 pub mod core;
+pub mod net;

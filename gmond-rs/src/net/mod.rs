@@ -1,0 +1,3 @@
+//! All of the agent's I/O: UDP channels, the TCP XML server, name resolution.
+
+pub mod udp;
