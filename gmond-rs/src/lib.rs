@@ -7,4 +7,5 @@
 
 pub mod collect;
 pub mod core;
+pub mod embed;
 pub mod net;

@@ -1,0 +1,3 @@
+//! The embedding API: run an agent inside any Rust program and report its own metrics.
+
+pub mod registry;
