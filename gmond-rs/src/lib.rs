@@ -8,4 +8,5 @@
 pub mod collect;
 pub mod core;
 pub mod embed;
+pub mod gmetric;
 pub mod net;
