@@ -9,4 +9,5 @@ pub mod collect;
 pub mod core;
 pub mod embed;
 pub mod gmetric;
+pub mod gstat;
 pub mod net;
