@@ -4,3 +4,4 @@
 //! - [`rrd`]: RRD layout (paths, data sources, RRAs) and writers (librrd, rrdcached).
 
 pub mod rrd;
+pub mod serve;

@@ -1,0 +1,3 @@
+//! Serving the grid: the xml_port (whole tree) and the interactive port (query grammar, /status).
+
+pub mod query;
