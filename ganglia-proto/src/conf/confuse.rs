@@ -189,6 +189,12 @@ impl<'a> Lexer<'a> {
             w.push(c);
             self.bump();
         }
+        if w.is_empty() {
+            // Unreachable with the current character classes; never loop without consuming.
+            if let Some(c) = self.bump() {
+                w.push(c);
+            }
+        }
         Ok((Tok::Word(w), pos))
     }
 

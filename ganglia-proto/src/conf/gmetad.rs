@@ -360,63 +360,65 @@ fn bind(d: &Directive, key: &str) -> Result<IpAddr, ConfError> {
 fn apply(c: &mut GmetadConfig, d: &Directive) -> Result<(), ConfError> {
     let key = d.name.to_ascii_lowercase();
     let k = key.as_str();
+    // Messages name the option as written.
+    let n = d.name.as_str();
     match k {
         "data_source" => c.data_sources.push(data_source(d)?),
-        "gridname" => c.gridname = text(d, k)?,
-        "authority" => c.authority = Some(text(d, k)?),
+        "gridname" => c.gridname = text(d, n)?,
+        "authority" => c.authority = Some(text(d, n)?),
         "trusted_hosts" => {
             if d.args.is_empty() {
-                return Err(ConfError::at(&d.pos, ConfErrorKind::MissingArgument { option: key, needs: "at least one host" }));
+                return Err(ConfError::at(&d.pos, ConfErrorKind::MissingArgument { option: n.to_owned(), needs: "at least one host" }));
             }
             for a in &d.args {
                 let t = TrustedHost::parse(&a.text)
-                    .ok_or_else(|| bad(&a.pos, k, "an address, a network (a.b.c.d/len) or a host name", &a.text))?;
+                    .ok_or_else(|| bad(&a.pos, n, "an address, a network (a.b.c.d/len) or a host name", &a.text))?;
                 c.trusted_hosts.push(t);
             }
         }
-        "all_trusted" => c.all_trusted = flag(d, k)?,
-        "debug_level" => c.debug_level = int_u32(d, k)?,
-        "xml_port" => c.xml_port = port(d, k)?,
-        "interactive_port" => c.interactive_port = port(d, k)?,
-        "xml_bind" => c.xml_bind = Some(bind(d, k)?),
-        "interactive_bind" => c.interactive_bind = Some(bind(d, k)?),
+        "all_trusted" => c.all_trusted = flag(d, n)?,
+        "debug_level" => c.debug_level = int_u32(d, n)?,
+        "xml_port" => c.xml_port = port(d, n)?,
+        "interactive_port" => c.interactive_port = port(d, n)?,
+        "xml_bind" => c.xml_bind = Some(bind(d, n)?),
+        "interactive_bind" => c.interactive_bind = Some(bind(d, n)?),
         "server_threads" => {
-            let n = int_u32(d, k)?;
-            if n == 0 {
-                return Err(invalid(&d.args[0].pos, k, "must be at least 1"));
+            let threads = int_u32(d, n)?;
+            if threads == 0 {
+                return Err(invalid(&d.args[0].pos, n, "must be at least 1"));
             }
-            c.server_threads = n;
+            c.server_threads = threads;
         }
-        "umask" => c.umask = int_u32(d, k)? & 0o7077,
-        "rrd_rootdir" => c.rrd_rootdir = text(d, k)?,
-        "rrdcached_address" => c.rrdcached_address = Some(text(d, k)?),
-        "setuid" => c.setuid = toggle(d, k)?,
-        "setuid_username" => c.setuid_username = text(d, k)?,
-        "scalable" => c.scalable = not_off(d, k)?,
-        "write_rrds" => c.write_rrds = not_off(d, k)?,
+        "umask" => c.umask = int_u32(d, n)? & 0o7077,
+        "rrd_rootdir" => c.rrd_rootdir = text(d, n)?,
+        "rrdcached_address" => c.rrdcached_address = Some(text(d, n)?),
+        "setuid" => c.setuid = toggle(d, n)?,
+        "setuid_username" => c.setuid_username = text(d, n)?,
+        "scalable" => c.scalable = not_off(d, n)?,
+        "write_rrds" => c.write_rrds = not_off(d, n)?,
         "rras" => {
-            let l = list(d, k)?;
+            let l = list(d, n)?;
             if l.len() > MAX_RRAS {
-                return Err(invalid(&d.pos, "RRAs", format!("at most {MAX_RRAS} RRAs, got {}", l.len())));
+                return Err(invalid(&d.pos, n, format!("at most {MAX_RRAS} RRAs, got {}", l.len())));
             }
             c.rras = l;
         }
-        "case_sensitive_hostnames" => c.case_sensitive_hostnames = flag(d, k)?,
-        "carbon_server" => c.carbon_server = Some(text(d, k)?),
-        "carbon_port" => c.carbon_port = port(d, k)?,
-        "carbon_protocol" => c.carbon_protocol = protocol(d, k)?,
-        "carbon_timeout" => c.carbon_timeout = int_u32(d, k)?,
-        "graphite_prefix" => c.graphite_prefix = Some(text(d, k)?),
-        "graphite_path" => c.graphite_path = Some(text(d, k)?),
-        "memcached_parameters" => c.memcached_parameters = Some(text(d, k)?),
-        "memcached_include_cluster_in_key" => c.memcached_include_cluster_in_key = flag(d, k)?,
-        "riemann_server" => c.riemann_server = Some(text(d, k)?),
-        "riemann_port" => c.riemann_port = port(d, k)?,
-        "riemann_protocol" => c.riemann_protocol = protocol(d, k)?,
-        "riemann_attributes" => c.riemann_attributes = Some(text(d, k)?),
-        "unsummarized_metrics" => c.unsummarized_metrics.extend(list(d, k)?),
-        "unsummarized_sflow_vm_metrics" => c.unsummarized_sflow_vm_metrics = toggle(d, k)?,
-        "summarized_metrics" => c.summarized_metrics.extend(list(d, k)?),
+        "case_sensitive_hostnames" => c.case_sensitive_hostnames = flag(d, n)?,
+        "carbon_server" => c.carbon_server = Some(text(d, n)?),
+        "carbon_port" => c.carbon_port = port(d, n)?,
+        "carbon_protocol" => c.carbon_protocol = protocol(d, n)?,
+        "carbon_timeout" => c.carbon_timeout = int_u32(d, n)?,
+        "graphite_prefix" => c.graphite_prefix = Some(text(d, n)?),
+        "graphite_path" => c.graphite_path = Some(text(d, n)?),
+        "memcached_parameters" => c.memcached_parameters = Some(text(d, n)?),
+        "memcached_include_cluster_in_key" => c.memcached_include_cluster_in_key = flag(d, n)?,
+        "riemann_server" => c.riemann_server = Some(text(d, n)?),
+        "riemann_port" => c.riemann_port = port(d, n)?,
+        "riemann_protocol" => c.riemann_protocol = protocol(d, n)?,
+        "riemann_attributes" => c.riemann_attributes = Some(text(d, n)?),
+        "unsummarized_metrics" => c.unsummarized_metrics.extend(list(d, n)?),
+        "unsummarized_sflow_vm_metrics" => c.unsummarized_sflow_vm_metrics = toggle(d, n)?,
+        "summarized_metrics" => c.summarized_metrics.extend(list(d, n)?),
         _ => {
             return Err(ConfError::at(
                 &d.pos,

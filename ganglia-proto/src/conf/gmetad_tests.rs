@@ -211,7 +211,7 @@ fn errors_with_positions() {
         ("data_source x :8649", "gmetad.conf:1:15: option 'data_source' expects an address host[:port] or [ipv6]:port, got \":8649\""),
         ("data_source x a:b:c", "gmetad.conf:1:15: option 'data_source' expects an address host[:port] or [ipv6]:port, got \"a:b:c\""),
         (&many, "gmetad.conf:1:1: option 'RRAs': at most 32 RRAs, got 33"),
-        ("RRAs", "gmetad.conf:1:1: option 'rras' needs at least one argument"),
+        ("RRAs", "gmetad.conf:1:1: option 'RRAs' needs at least one argument"),
         ("include /missing.conf", "gmetad.conf:1:9: invalid include path \"/missing.conf\""),
     ];
     let bad: Vec<_> = cases
