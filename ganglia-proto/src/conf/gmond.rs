@@ -6,6 +6,10 @@
 //! it, as libconfuse does (this is how `conf.d/*.conf` add modules); multi sections
 //! (channels, `collection_group`, `module`, `metric`, `access`) append; a repeated
 //! `param NAME` replaces the earlier one with the same title; a repeated option overrides.
+//! `include ("glob")` is expanded where it stands; unlike Ganglia (top level only) it is also
+//! accepted inside a section, splicing the included items there.
+//! Strings: `"..."` know the C escapes (`\n`, `\t`, `\xHH`, `\NNN` octal, so a regex
+//! back-reference in a title is written `"\\1"`); `'...'` only `\'` and `\\`.
 
 use super::confuse::{Node, NodeKind, Parser, Val};
 use super::values::{self, bad, invalid};

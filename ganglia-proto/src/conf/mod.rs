@@ -10,6 +10,26 @@
 //! - [`gmetad`]: [`gmetad::GmetadConfig`], [`gmetad::parse_gmetad_str`],
 //!   [`gmetad::parse_gmetad_file`].
 //!
+//! ```
+//! use ganglia_proto::conf::{gmetad, gmond, MemFs};
+//! let fs = MemFs::new().with("/etc/ganglia/conf.d/a.conf", "cluster { name = \"lab\" }");
+//! let c = gmond::parse_gmond_str(
+//!     "udp_recv_channel { port = 8649 }\ninclude ('/etc/ganglia/conf.d/*.conf')",
+//!     "gmond.conf",
+//!     &fs,
+//! )?;
+//! assert_eq!(c.cluster.name, "lab");
+//! assert_eq!(c.udp_recv_channels[0].port, Some(8649));
+//!
+//! let g = gmetad::parse_gmetad_str("data_source \"lab\" 20 [::1]:8649 node2", "gmetad.conf", &fs)?;
+//! g.validate()?;
+//! assert_eq!(g.data_sources[0].step, 20);
+//! assert_eq!(g.data_sources[0].addresses[1].to_string(), "node2:8649");
+//! let err = gmond::parse_gmond_str("globals {\n  port = 1\n}", "gmond.conf", &fs).unwrap_err();
+//! assert_eq!(err.to_string(), "gmond.conf:2:3: unknown option 'port' in section 'globals'");
+//! # Ok::<(), ganglia_proto::conf::ConfError>(())
+//! ```
+//!
 //! ## Includes
 //! Both formats resolve `include` paths the same way Ganglia's gmond does: a path that exists
 //! is read; a path containing a wildcard (`*`, `?`, `[..]`) includes every matching file in
