@@ -5,3 +5,4 @@
 
 pub mod rrd;
 pub mod serve;
+pub mod source;
