@@ -6,3 +6,4 @@
 pub mod rrd;
 pub mod serve;
 pub mod source;
+pub mod export;

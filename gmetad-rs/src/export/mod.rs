@@ -1,0 +1,3 @@
+//! Exports to other stores: Graphite/carbon.
+
+pub mod carbon;
