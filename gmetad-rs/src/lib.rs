@@ -7,3 +7,4 @@ pub mod rrd;
 pub mod serve;
 pub mod source;
 pub mod export;
+pub mod config;
