@@ -115,23 +115,30 @@ fn lenient_i64(s: &str) -> i64 {
     }
 }
 
-/// Attributes of an element as (NAME, unescaped value) pairs.
-fn attrs<'a>(e: &'a BytesStart<'a>) -> Result<Vec<(&'a [u8], String)>, String> {
+/// Attributes of an element as (NAME, unescaped value) pairs, borrowing where possible.
+fn attrs<'a>(e: &'a BytesStart<'a>) -> Result<Vec<(&'a [u8], Cow<'a, str>)>, String> {
     let mut v = Vec::with_capacity(10);
     for a in e.attributes().with_checks(false) {
         let a = a.map_err(|err| err.to_string())?;
         let key = a.key.into_inner();
-        let raw = match a.value {
-            Cow::Borrowed(b) => std::str::from_utf8(b).map_err(|e| e.to_string())?.to_owned(),
-            Cow::Owned(b) => String::from_utf8(b).map_err(|e| e.to_string())?,
+        let val = match a.value {
+            Cow::Borrowed(b) => match unescape(std::str::from_utf8(b).map_err(|e| e.to_string())?) {
+                Cow::Borrowed(s) => Cow::Borrowed(s),
+                Cow::Owned(s) => Cow::Owned(s),
+            },
+            Cow::Owned(b) => Cow::Owned(unescape(&String::from_utf8(b).map_err(|e| e.to_string())?).into_owned()),
         };
-        v.push((key, unescape(&raw).into_owned()));
+        v.push((key, val));
     }
     Ok(v)
 }
 
-fn get(a: &[(&[u8], String)], k: &[u8]) -> Option<String> {
-    a.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+fn get(a: &[(&[u8], Cow<'_, str>)], k: &[u8]) -> Option<String> {
+    a.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+}
+
+fn get_u64(a: &[(&[u8], Cow<'_, str>)], k: &[u8]) -> u64 {
+    a.iter().find(|(n, _)| *n == k).map_or(0, |(_, v)| lenient_u64(v))
 }
 
 fn prepare(bytes: &[u8], limits: &ReadLimits) -> Result<String, XmlError> {
@@ -200,7 +207,7 @@ impl Builder {
             }
         };
         let s = |k: &[u8]| get(&a, k).unwrap_or_default();
-        let n = |k: &[u8]| get(&a, k).map_or(0, |v| lenient_u64(&v));
+        let n = |k: &[u8]| get_u64(&a, k);
         let frame = match e.name().into_inner() {
             b"GANGLIA_XML" => {
                 self.saw_root = true;
