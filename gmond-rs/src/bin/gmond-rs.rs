@@ -129,6 +129,7 @@ fn run(args: Args) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if conf_daemonize && !args.foreground && args.debug == 0 {
         daemonize()?;
