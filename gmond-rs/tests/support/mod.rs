@@ -1,0 +1,151 @@
+//! Test support: ports, Debian Ganglia processes on configs the test writes (loopback only),
+//! XML fetching and waiting. Every process is killed by pid when its guard drops.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Read a whole XML dump from a gmond-style TCP port.
+pub fn fetch(addr: SocketAddr) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut v = Vec::new();
+    s.read_to_end(&mut v).ok()?;
+    Some(v)
+}
+
+pub fn parse(bytes: &[u8]) -> ganglia_proto::xml::Document {
+    ganglia_proto::xml::read::read(bytes, &Default::default()).expect("valid ganglia xml").doc
+}
+
+/// Poll `f` until it returns Some or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+pub fn require(bin: &str, package: &str) {
+    assert!(Path::new(bin).exists(), "{bin} is missing: install Debian's {package} (make test does)");
+}
+
+/// A child process killed (SIGTERM, then SIGKILL) and reaped on drop.
+pub struct Proc {
+    pub child: Child,
+    pub name: &'static str,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn spawn(name: &'static str, cmd: &mut Command, log: PathBuf) -> Proc {
+        let f = std::fs::File::create(&log).unwrap();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc { child, name, log }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: signalling our own child by pid.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const MODULES: &str = r#"modules {
+  module { name = "core_metrics" }
+  module { name = "cpu_module" path = "/usr/lib/x86_64-linux-gnu/ganglia/modcpu.so" }
+  module { name = "disk_module" path = "/usr/lib/x86_64-linux-gnu/ganglia/moddisk.so" }
+  module { name = "load_module" path = "/usr/lib/x86_64-linux-gnu/ganglia/modload.so" }
+  module { name = "mem_module" path = "/usr/lib/x86_64-linux-gnu/ganglia/modmem.so" }
+  module { name = "net_module" path = "/usr/lib/x86_64-linux-gnu/ganglia/modnet.so" }
+  module { name = "proc_module" path = "/usr/lib/x86_64-linux-gnu/ganglia/modproc.so" }
+  module { name = "sys_module" path = "/usr/lib/x86_64-linux-gnu/ganglia/modsys.so" }
+}
+"#;
+
+/// Metrics of the reference's default set that Debian's 3.7.2 build does not have
+/// (`gmond -m` there lists no mem_available).
+pub const NOT_IN_DEBIAN: &[&str] = &["mem_available"];
+
+/// The default collection groups with short intervals, as gmond.conf text for Debian's gmond.
+pub fn fast_groups() -> String {
+    let mut s = String::new();
+    for g in gmond::collect::groups::DEFAULT_GROUPS {
+        s.push_str("collection_group {\n");
+        if g.collect_once {
+            s.push_str("  collect_once = yes\n");
+        } else {
+            s.push_str("  collect_every = 1\n");
+        }
+        s.push_str("  time_threshold = 3\n");
+        for (n, _, t) in g.metrics.iter().filter(|(n, _, _)| !NOT_IN_DEBIAN.contains(n)) {
+            s.push_str(&format!("  metric {{ name = \"{n}\"{} }}\n", if t.is_empty() { String::new() } else { format!(" title = \"{t}\"") }));
+        }
+        s.push_str("}\n");
+    }
+    s
+}
+
+/// A gmond.conf for Debian's gmond: unicast on loopback only.
+pub fn debian_gmond_conf(cluster: &str, send_ports: &[u16], recv_port: Option<u16>, tcp_port: Option<u16>) -> String {
+    let mut s = format!(
+        "globals {{\n daemonize = no\n setuid = no\n debug_level = 0\n host_dmax = 0\n host_tmax = 20\n send_metadata_interval = 5\n}}\ncluster {{ name = \"{cluster}\" }}\n"
+    );
+    for p in send_ports {
+        s.push_str(&format!("udp_send_channel {{ host = 127.0.0.1\n port = {p} }}\n"));
+    }
+    if let Some(p) = recv_port {
+        s.push_str(&format!("udp_recv_channel {{ bind = 127.0.0.1\n port = {p} }}\n"));
+    }
+    if let Some(p) = tcp_port {
+        s.push_str(&format!("tcp_accept_channel {{ bind = 127.0.0.1\n port = {p} }}\n"));
+    }
+    s.push_str(MODULES);
+    s.push_str(&fast_groups());
+    s
+}
+
+/// Start Debian's gmond on a config this test wrote.
+pub fn debian_gmond(dir: &Path, conf: &str) -> Proc {
+    require("/usr/sbin/gmond", "ganglia-monitor");
+    let path = dir.join("debian-gmond.conf");
+    std::fs::write(&path, conf).unwrap();
+    Proc::spawn("gmond", Command::new("/usr/sbin/gmond").arg("-f").arg("-c").arg(&path), dir.join("debian-gmond.log"))
+}
