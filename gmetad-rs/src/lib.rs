@@ -6,5 +6,6 @@
 pub mod rrd;
 pub mod serve;
 pub mod source;
+pub mod tree;
 pub mod export;
 pub mod config;

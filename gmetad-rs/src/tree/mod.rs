@@ -1,0 +1,188 @@
+//! The grid as gmetad sees it: each data source's last good poll turned into cluster and grid
+//! nodes with their summaries (pure; reference §3.4, §3.5), and the RRD updates a poll causes.
+
+pub mod summary;
+
+use crate::rrd::layout::Target;
+use crate::rrd::writer::Update;
+use ganglia_proto::MetricType;
+use ganglia_proto::xml::{Cluster, Document, Grid, Source, Summary};
+use summary::{Summer, SummaryRules, host_alive};
+
+/// A cluster reported by a gmond (authority: we keep every host and metric).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterNode {
+    /// The cluster with its hosts, as polled.
+    pub cluster: Cluster,
+    /// HOSTS/METRICS computed from its live hosts.
+    pub summary: Summary,
+    /// Whether the producer is older than 2.5 (liveness by REPORTED).
+    pub old: bool,
+}
+
+/// A grid reported by another gmetad (only its summary is kept, as in scalable mode).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridNode {
+    /// NAME.
+    pub name: String,
+    /// AUTHORITY.
+    pub authority: String,
+    /// LOCALTIME of the child gmetad.
+    pub localtime: u64,
+    /// Everything inside it, summed.
+    pub summary: Summary,
+}
+
+/// One top-level child of our GRID.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// A cluster.
+    Cluster(ClusterNode),
+    /// A child grid.
+    Grid(GridNode),
+}
+
+impl Node {
+    /// CLUSTER or GRID NAME: the key of the node in queries and the RRD tree.
+    pub fn name(&self) -> &str {
+        match self {
+            Node::Cluster(c) => &c.cluster.name,
+            Node::Grid(g) => &g.name,
+        }
+    }
+
+    /// The node's summary.
+    pub fn summary(&self) -> &Summary {
+        match self {
+            Node::Cluster(c) => &c.summary,
+            Node::Grid(g) => &g.summary,
+        }
+    }
+}
+
+/// What one successful poll of a source produced.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snapshot {
+    /// Clusters and grids of the source.
+    pub nodes: Vec<Node>,
+    /// Our clock when the poll finished (TN is recomputed from it at query time).
+    pub poll_time: u64,
+}
+
+fn is_old(version: &str) -> bool {
+    version.as_bytes() < b"2.5".as_slice()
+}
+
+fn cluster_node(c: Cluster, old: bool, rules: &SummaryRules) -> ClusterNode {
+    let mut s = Summer::default();
+    for h in &c.hosts {
+        s.add_host(h, c.localtime, old, rules);
+    }
+    ClusterNode { summary: s.finish(), cluster: c, old }
+}
+
+fn grid_summary(g: &Grid, old: bool, rules: &SummaryRules) -> Summary {
+    if let Some(s) = &g.summary {
+        return s.clone();
+    }
+    let mut sum = Summer::default();
+    for c in &g.clusters {
+        match &c.summary {
+            Some(s) => sum.add_summary(s, rules),
+            None => sum.add_summary(&cluster_node(c.clone(), old, rules).summary, rules),
+        }
+    }
+    for n in &g.grids {
+        sum.add_summary(&grid_summary(n, old, rules), rules);
+    }
+    sum.finish()
+}
+
+fn all_clusters(g: Grid, out: &mut Vec<Cluster>) {
+    out.extend(g.clusters);
+    for n in g.grids {
+        all_clusters(n, out);
+    }
+}
+
+/// Turn a polled document into nodes. With `scalable` (the default) a gmetad's GRID becomes a
+/// summarised grid node; without it every CLUSTER inside becomes a local cluster (2.5.0 style).
+pub fn ingest(doc: Document, poll_time: u64, scalable: bool, rules: &SummaryRules) -> Snapshot {
+    let old = is_old(&doc.version);
+    let mut nodes = Vec::new();
+    for c in doc.clusters {
+        nodes.push(Node::Cluster(cluster_node(c, old, rules)));
+    }
+    for g in doc.grids {
+        if scalable || doc.source == Source::Gmond {
+            nodes.push(Node::Grid(GridNode {
+                summary: grid_summary(&g, old, rules),
+                name: g.name,
+                authority: g.authority,
+                localtime: g.localtime,
+            }));
+        } else {
+            let mut cs = Vec::new();
+            all_clusters(g, &mut cs);
+            nodes.extend(cs.into_iter().map(|c| Node::Cluster(cluster_node(c, old, rules))));
+        }
+    }
+    Snapshot { nodes, poll_time }
+}
+
+/// The RRD updates of one poll: every numeric metric of every live host (timestamped with the
+/// source's LOCALTIME) and every summary metric of every node.
+pub fn rrd_updates(snap: &Snapshot, step: u32, rules: &SummaryRules) -> Vec<crate::rrd::writer::Update> {
+    let mut out = Vec::new();
+    for n in &snap.nodes {
+        let (name, ts) = match n {
+            Node::Cluster(c) => (&c.cluster.name, c.cluster.localtime),
+            Node::Grid(g) => (&g.name, g.localtime),
+        };
+        if let Node::Cluster(c) = n {
+            for h in c.cluster.hosts.iter().filter(|h| host_alive(h, ts, c.old)) {
+                for m in &h.metrics {
+                    if !MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric) || (m.dmax != 0 && m.tn > m.dmax) {
+                        continue;
+                    }
+                    out.push(Update {
+                        target: Target::Host { cluster: name.clone(), host: h.name.clone(), metric: m.name.clone() },
+                        ts,
+                        sum: m.val.clone(),
+                        num: None,
+                        slope: m.slope.clone(),
+                        step,
+                    });
+                }
+            }
+        }
+        for m in n.summary().metrics.iter().filter(|m| rules.includes(&m.name)) {
+            out.push(Update {
+                target: Target::Summary { node: name.clone(), metric: m.name.clone() },
+                ts,
+                sum: m.sum.clone(),
+                num: Some(m.num),
+                slope: m.slope.clone(),
+                step,
+            });
+        }
+    }
+    out
+}
+
+/// The root summary over every node of every source; `only` restricts it to these metric
+/// names when non-empty (`summarized_metrics`).
+pub fn root_summary<'a>(nodes: impl Iterator<Item = &'a Node>, only: &[String], rules: &SummaryRules) -> Summary {
+    let mut s = Summer::default();
+    for n in nodes {
+        s.add_summary(n.summary(), rules);
+    }
+    let mut out = s.finish();
+    if !only.is_empty() {
+        out.metrics.retain(|m| only.contains(&m.name));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
