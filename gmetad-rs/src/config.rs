@@ -92,7 +92,8 @@ pub fn default_rrd_rootdir() -> PathBuf {
     base.join("ganglia-rs/rrds")
 }
 
-fn hostname() -> String {
+/// This machine's host name.
+pub fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: buf is writable for its length; gethostname NUL-terminates within it.
     if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {

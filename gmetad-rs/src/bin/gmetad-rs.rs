@@ -1,0 +1,84 @@
+//! `gmetad-rs`: drop-in replacement for Ganglia 3.7's gmetad, with gmetad's flags.
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use gmetad::config::Config;
+use gmetad::daemon::Gmetad;
+use std::path::{Path, PathBuf};
+
+const DEFAULT_CONF: &str = "/etc/ganglia/gmetad.conf";
+
+/// The Ganglia Meta Daemon (gmetad-rs) collects information from multiple gmond or gmetad data
+/// sources, saves the information to RRD files and exports XML which is the sum of all the data
+/// sources.
+#[derive(Parser, Debug)]
+#[command(name = "gmetad-rs", version = concat!(env!("CARGO_PKG_VERSION"), " (gmetad 3.7.2 compatible)"))]
+struct Args {
+    /// Location of gmetad configuration file
+    #[arg(short = 'c', long = "conf")]
+    conf: Option<PathBuf>,
+    /// Debug level. If greater than zero, daemon will stay in foreground.
+    #[arg(short = 'd', long = "debug", default_value_t = 0)]
+    debug: u32,
+    /// Write process-id to file
+    #[arg(short = 'p', long = "pid-file")]
+    pid_file: Option<PathBuf>,
+}
+
+fn load(args: &Args) -> Result<Config> {
+    let path = match &args.conf {
+        Some(p) => p.clone(),
+        None if Path::new(DEFAULT_CONF).exists() => PathBuf::from(DEFAULT_CONF),
+        None => {
+            let c = Config::builtin();
+            std::fs::create_dir_all(&c.rrd_rootdir).with_context(|| format!("creating {}", c.rrd_rootdir.display()))?;
+            return Ok(c);
+        }
+    };
+    let p = path.to_string_lossy();
+    let parsed = ganglia_proto::conf::gmetad::parse_gmetad_file(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Config::from_conf(&parsed).with_context(|| format!("{p}"))
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let filter = if args.debug > 0 { "debug" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gmetad-rs: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let cfg = load(&args)?;
+    if let Some(p) = &args.pid_file {
+        std::fs::write(p, format!("{}\n", std::process::id())).with_context(|| format!("writing {}", p.display()))?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let r = rt.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let sources: Vec<_> = cfg.sources.iter().map(|s| s.name.clone()).collect();
+        let g = Gmetad::start(cfg).context("starting gmetad-rs")?;
+        tracing::info!(xml = %g.xml_addr, interactive = %g.interactive_addr, ?sources, "gmetad-rs started.");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        g.shutdown().await;
+        anyhow::Ok(())
+    });
+    if let Some(p) = &args.pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    r
+}
