@@ -17,6 +17,7 @@ run: build
 
 ## make test: the whole test suite (unit, golden, property, interop with Debian's Ganglia 3.7.2).
 test: prereqs
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: prereqs

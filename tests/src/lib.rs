@@ -1,6 +1,6 @@
-//! Test support: ports, Debian Ganglia processes on configs the test writes (loopback only),
+//! The shared test kit: ports, Debian Ganglia processes on configs the test writes (loopback only),
 //! XML fetching and waiting. Every process is killed by pid when its guard drops.
-#![allow(dead_code)]
+
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -148,4 +148,14 @@ pub fn debian_gmond(dir: &Path, conf: &str) -> Proc {
     let path = dir.join("debian-gmond.conf");
     std::fs::write(&path, conf).unwrap();
     Proc::spawn("gmond", Command::new("/usr/sbin/gmond").arg("-f").arg("-c").arg(&path), dir.join("debian-gmond.log"))
+}
+
+/// Path of a workspace binary (`gmetric-rs`, `gstat-rs`, `gmond-rs`, `gmetad-rs`) next to the
+/// running test executable. `make test` builds every binary first.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let p = dir.join(name);
+    assert!(p.exists(), "{} is not built: run `cargo build --workspace --bins` (make test does)", p.display());
+    p
 }

@@ -1,15 +1,13 @@
 //! IPv4 and IPv6 multicast channels, exercised only inside an empty network namespace this test
 //! creates (`unshare -n`), on its own loopback interface. Nothing reaches the machine's network.
 
-mod support;
-
 use gmond::agent::Agent;
 use gmond::config::{AgentConfig, RecvChannel, TcpChannel};
 use gmond::net::udp::{RecvSpec, SendSpec};
 use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
 use std::time::Duration;
-use support::*;
+use testkit::*;
 
 const INNER: &str = "GMOND_RS_MULTICAST_INNER";
 

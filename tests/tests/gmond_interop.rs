@@ -1,8 +1,6 @@
 //! gmond-rs against Debian's real Ganglia 3.7.2, in both directions, on loopback only.
 //! Debian's daemons run on configs these tests write (unicast to 127.0.0.1 ports).
 
-mod support;
-
 use ganglia_proto::xml::{Document, Host, Metric};
 use gmond::agent::Agent;
 use gmond::config::{AgentConfig, RecvChannel, TcpChannel};
@@ -12,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Command;
 use std::time::Duration;
-use support::*;
+use testkit::*;
 
 const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const LO2: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
@@ -131,13 +129,13 @@ fn gmetric_both_ways() {
     let to_ours = gmetric_conf(dir.path(), "to-ours.conf", pr);
     let to_deb = gmetric_conf(dir.path(), "to-deb.conf", pd);
     let args = ["-t", "double", "-v", "1250000.5", "-u", "bytes/sec", "-g", "relay,media", "-s", "positive", "-x", "20", "-d", "300", "-D", "a <desc>", "-T", "Relay In"];
-    let run = |bin: &str, conf: &std::path::Path, name: &str| {
+    let run = |bin: &std::path::Path, conf: &std::path::Path, name: &str| {
         let out = Command::new(bin).arg("-c").arg(conf).args(["-n", name]).args(args).output().unwrap();
-        assert!(out.status.success(), "{bin}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{}: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
     };
-    run("/usr/bin/gmetric", &to_ours, "m_deb");
-    run("/usr/bin/gmetric", &to_deb, "m_deb");
-    run(env!("CARGO_BIN_EXE_gmetric-rs"), &to_deb, "m_rs");
+    run(std::path::Path::new("/usr/bin/gmetric"), &to_ours, "m_deb");
+    run(std::path::Path::new("/usr/bin/gmetric"), &to_deb, "m_deb");
+    run(&bin("gmetric-rs"), &to_deb, "m_rs");
     let find = |addr: SocketAddr, name: &str| -> Option<Metric> {
         let d = parse(&fetch(addr)?);
         d.clusters.iter().flat_map(|c| &c.hosts).flat_map(|h| &h.metrics).find(|m| m.name == name).cloned()
@@ -153,7 +151,7 @@ fn gmetric_both_ways() {
     // Same validation messages as gmetric.
     for bad in [["-n", "x", "-v", "abc", "-t", "float"], ["-n", "x", "-v", "1", "-t", "int64"]] {
         let theirs = Command::new("/usr/bin/gmetric").arg("-c").arg(&to_ours).args(bad).output().unwrap();
-        let mine = Command::new(env!("CARGO_BIN_EXE_gmetric-rs")).arg("-c").arg(&to_ours).args(bad).output().unwrap();
+        let mine = Command::new(bin("gmetric-rs")).arg("-c").arg(&to_ours).args(bad).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&mine.stderr), String::from_utf8_lossy(&theirs.stderr));
         assert!(!mine.status.success() && !theirs.status.success());
     }
@@ -177,7 +175,7 @@ fn debian_gstat_reads_gmond_rs_like_gstat_rs_does() {
     let mut same = false;
     for _ in 0..5 {
         let theirs = Command::new("/usr/bin/gstat").args(["-a", "-i", "127.0.0.1", "-p", &port]).output().unwrap();
-        let mine = Command::new(env!("CARGO_BIN_EXE_gstat-rs")).args(["-a", "-i", "127.0.0.1", "-p", &port]).output().unwrap();
+        let mine = Command::new(bin("gstat-rs")).args(["-a", "-i", "127.0.0.1", "-p", &port]).output().unwrap();
         let (t, m) = (String::from_utf8_lossy(&theirs.stdout), String::from_utf8_lossy(&mine.stdout));
         assert!(t.contains("CLUSTER HOSTS") && t.contains("Name: gs"), "Debian gstat: {t}");
         if t == m {

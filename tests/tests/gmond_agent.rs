@@ -1,8 +1,6 @@
 //! The agent in-process on loopback: bad input, caps, ACLs, gzip, metadata requests, restarts
 //! in unicast setups, embedding, slow readers.
 
-mod support;
-
 use ganglia_proto::conf::gmond::{AccessRule, Acl, AclAction};
 use ganglia_proto::xdr::{self, Message, Metadata, MetricId, WireValue};
 use gmond::agent::Agent;
@@ -13,7 +11,7 @@ use gmond::net::udp::{RecvSpec, SendSpec};
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
-use support::*;
+use testkit::*;
 
 const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
