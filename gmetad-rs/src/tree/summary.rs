@@ -1,7 +1,7 @@
 //! HOSTS/METRICS summaries with gmetad 3.7.2's rules (reference §3.4, §3.5): live hosts only,
 //! numeric types only, DMAX-expired metrics skipped, TYPE always "double", SUM formatted "%.f"
-//! for integer types and with the most decimals seen for float/double, extra data merged
-//! without SPOOF_HOST.
+//! for integer types and with the most decimals seen for float/double. EXTRA_DATA of METRICS is
+//! empty, as Debian's gmetad 3.7.2 writes it (the captured answers show no merged elements).
 
 use ganglia_proto::MetricType;
 use ganglia_proto::xml::{Host, Summary, SummaryMetric};
@@ -44,7 +44,6 @@ struct Acc {
     precision: usize,
     units: String,
     slope: String,
-    extra: Vec<(String, String)>,
 }
 
 /// Accumulates a summary over hosts and other summaries.
@@ -61,20 +60,15 @@ fn decimals(v: &str) -> usize {
 }
 
 impl Summer {
-    fn add(&mut self, name: &str, value: f64, integer: bool, precision: usize, units: &str, slope: &str, extra: &[(String, String)], num: u64) {
+    fn add(&mut self, name: &str, value: f64, integer: bool, precision: usize, units: &str, slope: &str, num: u64) {
         let acc = self.metrics.entry(name.to_owned()).or_insert_with(|| {
             self.order.push(name.to_owned());
-            Acc { sum: 0.0, num: 0, integer, precision: 0, units: units.to_owned(), slope: slope.to_owned(), extra: Vec::new() }
+            Acc { sum: 0.0, num: 0, integer, precision: 0, units: units.to_owned(), slope: slope.to_owned() }
         });
         acc.sum += value;
         acc.num += num;
         acc.precision = acc.precision.max(precision);
         acc.integer &= integer;
-        for kv in extra {
-            if kv.0 != "SPOOF_HOST" && !acc.extra.contains(kv) && acc.extra.len() < 32 {
-                acc.extra.push(kv.clone());
-            }
-        }
     }
 
     /// Add one host of a cluster whose clock says `localtime`.
@@ -93,7 +87,7 @@ impl Summer {
                 continue;
             }
             let Ok(v) = m.val.trim().parse::<f64>() else { continue };
-            self.add(&m.name, v, t.is_integer(), decimals(&m.val), &m.units, &m.slope, &m.extra, 1);
+            self.add(&m.name, v, t.is_integer(), decimals(&m.val), &m.units, &m.slope, 1);
         }
     }
 
@@ -106,7 +100,7 @@ impl Summer {
                 continue;
             }
             let Ok(v) = m.sum.trim().parse::<f64>() else { continue };
-            self.add(&m.name, v, decimals(&m.sum) == 0, decimals(&m.sum), &m.units, &m.slope, &m.extra, m.num);
+            self.add(&m.name, v, decimals(&m.sum) == 0, decimals(&m.sum), &m.units, &m.slope, m.num);
         }
     }
 
@@ -134,7 +128,7 @@ impl Summer {
                         units: a.units.clone(),
                         slope: a.slope.clone(),
                         source: "gmond".into(),
-                        extra: a.extra.clone(),
+                        extra: Vec::new(),
                     }
                 })
                 .collect(),
@@ -179,7 +173,7 @@ mod tests {
         assert_eq!((load.name.as_str(), load.sum.as_str(), load.num, load.metric_type.as_str()), ("load_one", "1.755", 2, "double"));
         assert_eq!(out.metrics[1].sum, "6");
         assert_eq!(out.metrics.len(), 2, "strings are not summarised");
-        assert_eq!(load.extra, [("GROUP".to_string(), "g".to_string())], "SPOOF_HOST dropped, duplicates merged");
+        assert!(load.extra.is_empty(), "as Debian's gmetad writes them");
     }
 
     #[test]
