@@ -23,8 +23,24 @@ start() { # name, args...
   fi
 }
 
-start gmond-rs -f
-start gmetad-rs -d 1
+# Configs are written here from the built-in defaults, so a packaged /etc/ganglia/*.conf (which
+# may multicast on the real interface) is never picked up.
+"$BIN/gmond-rs" -t > "$STATE/gmond.conf"
+cat > "$STATE/gmetad.conf" <<CONF
+# gmetad-rs built-in default, on loopback (see gmetad::config::Config::builtin)
+data_source "local" 15 127.0.0.1:8649
+gridname "local"
+xml_bind 127.0.0.1
+interactive_bind 127.0.0.1
+xml_port 8651
+interactive_port 8652
+rrd_rootdir "$STATE/rrds"
+setuid off
+CONF
+mkdir -p "$STATE/rrds"
+
+start gmond-rs -f -c "$STATE/gmond.conf"
+start gmetad-rs -c "$STATE/gmetad.conf"
 start gweb-rs
 start relay-rs
 

@@ -9,7 +9,11 @@ fn packets() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     xdr::encode(
         &Message::Value {
-            id: MetricId { host: "node17.example.com", name: "load_one", spoof: false },
+            id: MetricId {
+                host: "node17.example.com",
+                name: "load_one",
+                spoof: false,
+            },
             fmt: "%.2f",
             value: WireValue::Float(0.42),
         },
@@ -18,7 +22,11 @@ fn packets() -> Vec<Vec<u8>> {
     v.push(std::mem::take(&mut out));
     xdr::encode(
         &Message::Value {
-            id: MetricId { host: "10.1.2.3:node17", name: "os_release", spoof: true },
+            id: MetricId {
+                host: "10.1.2.3:node17",
+                name: "os_release",
+                spoof: true,
+            },
             fmt: "%s",
             value: WireValue::Str("6.1.0-27-amd64"),
         },
@@ -27,7 +35,11 @@ fn packets() -> Vec<Vec<u8>> {
     v.push(std::mem::take(&mut out));
     xdr::encode(
         &Message::Metadata {
-            id: MetricId { host: "node17.example.com", name: "cpu_user", spoof: false },
+            id: MetricId {
+                host: "node17.example.com",
+                name: "cpu_user",
+                spoof: false,
+            },
             meta: Metadata {
                 metric_type: "float",
                 name: "cpu_user",
@@ -35,7 +47,11 @@ fn packets() -> Vec<Vec<u8>> {
                 slope: 3,
                 tmax: 90,
                 dmax: 0,
-                extra: vec![("TITLE", "CPU User"), ("DESC", "Percentage of CPU utilization"), ("GROUP", "cpu")],
+                extra: vec![
+                    ("TITLE", "CPU User"),
+                    ("DESC", "Percentage of CPU utilization"),
+                    ("GROUP", "cpu"),
+                ],
             },
         },
         &mut out,
@@ -56,7 +72,9 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.throughput(Throughput::Elements(1));
-    g.bench_function("decode_value", |b| b.iter(|| black_box(xdr::decode(black_box(&pkts[0])).ok())));
+    g.bench_function("decode_value", |b| {
+        b.iter(|| black_box(xdr::decode(black_box(&pkts[0])).ok()))
+    });
     let msgs: Vec<_> = pkts.iter().map(|p| xdr::decode(p).unwrap()).collect();
     let mut out = Vec::with_capacity(512);
     g.throughput(Throughput::Elements(pkts.len() as u64));

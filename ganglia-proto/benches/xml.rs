@@ -21,9 +21,17 @@ fn document(hosts: usize, metrics: usize) -> Vec<u8> {
     w::header(&mut out, w::Source::Gmond, "3.7.2");
     w::gmond_cluster_start(
         &mut out,
-        &w::ClusterAttrs { name: "bench", localtime: 1_700_000_000, owner: "ops", latlong: "unspecified", url: "unspecified" },
+        &w::ClusterAttrs {
+            name: "bench",
+            localtime: 1_700_000_000,
+            owner: "ops",
+            latlong: "unspecified",
+            url: "unspecified",
+        },
     );
-    let names: Vec<String> = (0..metrics).map(|i| format!("{}_{i}", METRICS[i % METRICS.len()].0)).collect();
+    let names: Vec<String> = (0..metrics)
+        .map(|i| format!("{}_{i}", METRICS[i % METRICS.len()].0))
+        .collect();
     for h in 0..hosts {
         let name = format!("node{h:04}.example.com");
         let ip = format!("10.0.{}.{}", h / 256, h % 256);
@@ -45,8 +53,23 @@ fn document(hosts: usize, metrics: usize) -> Vec<u8> {
             let (_, val, ty, units) = METRICS[i % METRICS.len()];
             w::gmond_metric(
                 &mut out,
-                &w::MetricAttrs { name: n, val, metric_type: ty, units, tn: 12, tmax: 90, dmax: 0, slope: "both", source: None },
-                [("GROUP", "cpu"), ("DESC", "Percentage of CPU utilization"), ("TITLE", "CPU User")].into_iter(),
+                &w::MetricAttrs {
+                    name: n,
+                    val,
+                    metric_type: ty,
+                    units,
+                    tn: 12,
+                    tmax: 90,
+                    dmax: 0,
+                    slope: "both",
+                    source: None,
+                },
+                [
+                    ("GROUP", "cpu"),
+                    ("DESC", "Percentage of CPU utilization"),
+                    ("TITLE", "CPU User"),
+                ]
+                .into_iter(),
                 true,
             );
         }
@@ -62,9 +85,19 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("xml");
     g.throughput(Throughput::Bytes(doc.len() as u64));
     g.sample_size(20);
-    g.bench_function("write_gmond_1000x35", |b| b.iter(|| black_box(document(1000, 35).len())));
+    g.bench_function("write_gmond_1000x35", |b| {
+        b.iter(|| black_box(document(1000, 35).len()))
+    });
     g.bench_function("read_gmond_1000x35", |b| {
-        b.iter(|| black_box(read(black_box(&doc), &ReadLimits::default()).unwrap().doc.clusters.len()))
+        b.iter(|| {
+            black_box(
+                read(black_box(&doc), &ReadLimits::default())
+                    .unwrap()
+                    .doc
+                    .clusters
+                    .len(),
+            )
+        })
     });
     g.finish();
 }

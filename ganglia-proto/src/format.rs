@@ -51,7 +51,9 @@ fn parse_spec(b: &[u8], mut i: usize) -> Option<(Spec, usize)> {
     }
     let mut width = 0usize;
     while i < b.len() && b[i].is_ascii_digit() {
-        width = width.saturating_mul(10).saturating_add(usize::from(b[i] - b'0'));
+        width = width
+            .saturating_mul(10)
+            .saturating_add(usize::from(b[i] - b'0'));
         i += 1;
     }
     s.width = width.min(MAX_WIDTH);
@@ -59,7 +61,9 @@ fn parse_spec(b: &[u8], mut i: usize) -> Option<(Spec, usize)> {
         i += 1;
         let mut p = 0usize;
         while i < b.len() && b[i].is_ascii_digit() {
-            p = p.saturating_mul(10).saturating_add(usize::from(b[i] - b'0'));
+            p = p
+                .saturating_mul(10)
+                .saturating_add(usize::from(b[i] - b'0'));
             i += 1;
         }
         s.precision = Some(p.min(MAX_WIDTH));
@@ -73,7 +77,19 @@ fn parse_spec(b: &[u8], mut i: usize) -> Option<(Spec, usize)> {
     let conv = *b.get(i)?;
     if !matches!(
         conv,
-        b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b's' | b'c'
+        b'd' | b'i'
+            | b'u'
+            | b'x'
+            | b'X'
+            | b'o'
+            | b'f'
+            | b'F'
+            | b'e'
+            | b'E'
+            | b'g'
+            | b'G'
+            | b's'
+            | b'c'
     ) {
         return None;
     }
@@ -104,7 +120,11 @@ fn parse(fmt: &str) -> Option<Parsed<'_>> {
         i = end;
     }
     let (start, spec, end) = found?;
-    Some(Parsed { prefix: &fmt[..start], spec, suffix: &fmt[end..] })
+    Some(Parsed {
+        prefix: &fmt[..start],
+        spec,
+        suffix: &fmt[end..],
+    })
 }
 
 fn push_literal(out: &mut String, lit: &str) {
@@ -174,7 +194,11 @@ fn render_int(out: &mut String, spec: &Spec, v: i128) {
             digits.clear();
         }
     }
-    let sign = if matches!(spec.conv, b'd' | b'i') { sign_of(neg, spec) } else { "" };
+    let sign = if matches!(spec.conv, b'd' | b'i') {
+        sign_of(neg, spec)
+    } else {
+        ""
+    };
     let prefix = match (spec.alt, spec.conv) {
         (true, b'x') if mag != 0 => "0x",
         (true, b'X') if mag != 0 => "0X",
@@ -250,7 +274,9 @@ fn render_float(out: &mut String, spec: &Spec, v: f64) {
                 0
             } else {
                 let s = format!("{mag:.*e}", p - 1);
-                s.split_once('e').and_then(|(_, e)| e.parse().ok()).unwrap_or(0)
+                s.split_once('e')
+                    .and_then(|(_, e)| e.parse().ok())
+                    .unwrap_or(0)
             };
             let mut s = if x < -4 || x >= p as i32 {
                 exp_body(mag, p - 1, upper, spec.alt)
@@ -321,7 +347,10 @@ pub fn render_into(out: &mut String, fmt: &str, value: WireValue<'_>) {
             render_str(out, &p.spec, &tmp);
             true
         }
-        (b'c', v) => match as_int(v).and_then(|i| u8::try_from(i).ok()).filter(u8::is_ascii) {
+        (b'c', v) => match as_int(v)
+            .and_then(|i| u8::try_from(i).ok())
+            .filter(u8::is_ascii)
+        {
             Some(c) => {
                 render_str(out, &p.spec, &char::from(c).to_string());
                 true
@@ -366,16 +395,30 @@ pub fn render_default_into(out: &mut String, value: WireValue<'_>) {
         WireValue::Int(x) => write!(out, "{x}").unwrap_or(()),
         WireValue::UInt(x) => write!(out, "{x}").unwrap_or(()),
         WireValue::Str(s) => out.push_str(s),
-        WireValue::Float(x) => render_float(out, &Spec { conv: b'f', ..Spec::default() }, f64::from(x)),
-        WireValue::Double(x) => render_float(out, &Spec { conv: b'f', ..Spec::default() }, x),
+        WireValue::Float(x) => render_float(
+            out,
+            &Spec {
+                conv: b'f',
+                ..Spec::default()
+            },
+            f64::from(x),
+        ),
+        WireValue::Double(x) => render_float(
+            out,
+            &Spec {
+                conv: b'f',
+                ..Spec::default()
+            },
+            x,
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use WireValue::*;
+    use proptest::prelude::*;
 
     #[test]
     fn ganglia_core_formats() {

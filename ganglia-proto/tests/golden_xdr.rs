@@ -9,7 +9,12 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "bin"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -33,26 +38,45 @@ fn every_fixture_round_trips_byte_identical() {
 #[test]
 fn fixture_contents_match_what_was_sent() {
     let all = fixtures();
-    let get = |n: &str| &all.iter().find(|(f, _)| f == n).unwrap_or_else(|| panic!("{n}")).1;
+    let get = |n: &str| {
+        &all.iter()
+            .find(|(f, _)| f == n)
+            .unwrap_or_else(|| panic!("{n}"))
+            .1
+    };
     // gmetric -n fixture_u8 -v 200 -t uint8 -u things -s positive -x 60 -d 300 -g fixtures ...
     let Message::Metadata { id, meta } = xdr::decode(get("068-128-fixture_u8.bin")).unwrap() else {
         panic!()
     };
     assert_eq!((id.name, id.spoof), ("fixture_u8", false));
-    assert_eq!((meta.metric_type, meta.units, meta.slope, meta.tmax, meta.dmax), ("uint8", "things", 1, 60, 300));
+    assert_eq!(
+        (
+            meta.metric_type,
+            meta.units,
+            meta.slope,
+            meta.tmax,
+            meta.dmax
+        ),
+        ("uint8", "things", 1, 60, 300)
+    );
     assert_eq!(meta.extra("GROUP"), Some("fixtures"));
     assert_eq!(meta.extra("DESC"), Some("an unsigned 8-bit value"));
     assert_eq!(meta.extra("TITLE"), Some("Fixture U8"));
     // gmetric always sends values as strings with fmt "%s".
-    let Message::Value { fmt, value, .. } = xdr::decode(get("081-133-fixture_float.bin")).unwrap() else {
+    let Message::Value { fmt, value, .. } = xdr::decode(get("081-133-fixture_float.bin")).unwrap()
+    else {
         panic!()
     };
     assert_eq!((fmt, value), ("%s", WireValue::Str("3.25")));
     // Spoofed: host carries "IP:name", spoof flag set.
     let msg = xdr::decode(get("085-133-fixture_spoofed.bin")).unwrap();
-    assert_eq!((msg.id().host, msg.id().spoof), ("10.1.2.3:spoofhost", true));
+    assert_eq!(
+        (msg.id().host, msg.id().spoof),
+        ("10.1.2.3:spoofhost", true)
+    );
     // gmond core: load_one is a float with fmt %.2f.
-    let Message::Value { fmt, value, .. } = xdr::decode(get("035-134-load_one.bin")).unwrap() else {
+    let Message::Value { fmt, value, .. } = xdr::decode(get("035-134-load_one.bin")).unwrap()
+    else {
         panic!()
     };
     assert_eq!(fmt, "%.2f");

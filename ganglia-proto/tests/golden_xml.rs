@@ -6,7 +6,12 @@ use ganglia_proto::xml::{Document, Source, dtd::DTD};
 use proptest::prelude::*;
 
 fn data(name: &str) -> Vec<u8> {
-    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/xml").join(name)).unwrap()
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/xml")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn parse(bytes: &[u8]) -> Document {
@@ -17,7 +22,12 @@ fn parse(bytes: &[u8]) -> Document {
 
 #[test]
 fn dtd_is_byte_identical_to_3_7_2() {
-    for f in ["gmond-8649.xml", "gmetad-8651.xml", "gmetad-8652-summary.xml", "gmetad-8652-host.xml"] {
+    for f in [
+        "gmond-8649.xml",
+        "gmetad-8651.xml",
+        "gmetad-8652-summary.xml",
+        "gmetad-8652-host.xml",
+    ] {
         assert!(data(f).starts_with(DTD.as_bytes()), "{f}");
     }
 }
@@ -30,18 +40,31 @@ fn gmond_fixture_parses_and_rewrites_byte_identical() {
     let c = &doc.clusters[0];
     assert_eq!(c.name, "lab");
     let names: Vec<_> = c.hosts.iter().map(|h| h.name.as_str()).collect();
-    assert!(names.contains(&"localhost") && names.contains(&"spoofhost"), "{names:?}");
+    assert!(
+        names.contains(&"localhost") && names.contains(&"spoofhost"),
+        "{names:?}"
+    );
     let local = c.hosts.iter().find(|h| h.name == "localhost").unwrap();
-    let s = local.metrics.iter().find(|m| m.name == "fixture_string").unwrap();
+    let s = local
+        .metrics
+        .iter()
+        .find(|m| m.name == "fixture_string")
+        .unwrap();
     assert_eq!(s.val, "hello <&> world");
     assert_eq!(s.source, "gmond", "SOURCE defaults to the DTD's gmond");
     let load = local.metrics.iter().find(|m| m.name == "load_one").unwrap();
-    assert_eq!((load.units.as_str(), load.extra("GROUP")), (" ", Some("load")));
+    assert_eq!(
+        (load.units.as_str(), load.extra("GROUP")),
+        (" ", Some("load"))
+    );
     let spoof = c.hosts.iter().find(|h| h.name == "spoofhost").unwrap();
     assert_eq!(spoof.gmond_started, -205065680);
     let mut out = Vec::new();
     write_document(&mut out, &doc, Layout::Gmond);
-    assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(bytes).unwrap());
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(bytes).unwrap()
+    );
 }
 
 #[test]
@@ -50,16 +73,25 @@ fn gmetad_fixture_parses_and_rewrites_identically_except_escaping() {
     let doc = parse(&bytes);
     assert_eq!(doc.source, Source::Gmetad);
     let g = &doc.grids[0];
-    assert_eq!((g.name.as_str(), g.authority.as_str()), ("testgrid", "http://vm/ganglia/"));
+    assert_eq!(
+        (g.name.as_str(), g.authority.as_str()),
+        ("testgrid", "http://vm/ganglia/")
+    );
     assert_eq!(g.clusters[0].name, "lab");
     let mut out = Vec::new();
     write_document(&mut out, &doc, Layout::Gmetad);
     let ours = String::from_utf8(out).unwrap();
     let theirs = String::from_utf8(bytes).unwrap();
-    let diff: Vec<_> = ours.lines().zip(theirs.lines()).filter(|(a, b)| a != b).collect();
+    let diff: Vec<_> = ours
+        .lines()
+        .zip(theirs.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
     // 3.7.2 re-emits the unescaped string (invalid XML); we escape it. Nothing else differs.
     assert_eq!(diff.len(), 1, "{diff:#?}");
-    assert!(diff[0].0.contains("hello &lt;&amp;&gt; world") && diff[0].1.contains("hello <&> world"));
+    assert!(
+        diff[0].0.contains("hello &lt;&amp;&gt; world") && diff[0].1.contains("hello <&> world")
+    );
     assert_eq!(ours.lines().count(), theirs.lines().count());
 }
 
@@ -69,7 +101,11 @@ fn summary_host_and_http_fixtures() {
     let g = &doc.grids[0];
     let root = g.summary.as_ref().expect("root HOSTS/METRICS");
     assert!(root.hosts_up + root.hosts_down >= 1);
-    assert!(root.metrics.iter().any(|m| m.name == "load_one" && m.metric_type == "double"));
+    assert!(
+        root.metrics
+            .iter()
+            .any(|m| m.name == "load_one" && m.metric_type == "double")
+    );
     let cs = parse(&data("gmetad-8652-cluster-summary.xml"));
     let c = &cs.grids[0].clusters[0];
     assert!(c.hosts.is_empty() && c.summary.as_ref().unwrap().metrics.len() > 10);
@@ -77,7 +113,10 @@ fn summary_host_and_http_fixtures() {
     assert_eq!(host.grids[0].clusters[0].hosts.len(), 1);
     let http = parse(&data("gmetad-8652-http-metric.txt"));
     let h = &http.grids[0].clusters[0].hosts[0];
-    assert_eq!((h.metrics.len(), h.metrics[0].name.as_str()), (1, "load_one"));
+    assert_eq!(
+        (h.metrics.len(), h.metrics[0].name.as_str()),
+        (1, "load_one")
+    );
 }
 
 fn gmond_doc_with(host_block: &str) -> Vec<u8> {
@@ -99,15 +138,23 @@ fn gmond_doc_with(host_block: &str) -> Vec<u8> {
 #[test]
 fn one_bad_host_does_not_lose_the_others() {
     for bad in [
-        "<HOST IP=\"1.1.1.1\" REPORTED=\"1\"></HOST>\n",                                    // no NAME
-        "<HOST NAME=\"b\" IP=\"1\"><METRIC NAME=\"x\" VAL=\"1\"></HOST>\n",               // unclosed METRIC
+        "<HOST IP=\"1.1.1.1\" REPORTED=\"1\"></HOST>\n", // no NAME
+        "<HOST NAME=\"b\" IP=\"1\"><METRIC NAME=\"x\" VAL=\"1\"></HOST>\n", // unclosed METRIC
         "<HOST NAME=\"b\" IP=\"1\" IP=\"2\"><METRIC NAME=\"x\" VAL=\"1\"></METRIC></HOST>\n", // fine: duplicate attr tolerated
-        "<HOST NAME=\"b\" IP=\"1\"><METRIC NAME=\"x\" VAL=\"1\"/></BOGUS></HOST>\n",       // stray end tag
-        "<HOST NAME=\"b\x01\" IP=\"1\"></HOST>\n",                                         // control char: kept as text
+        "<HOST NAME=\"b\" IP=\"1\"><METRIC NAME=\"x\" VAL=\"1\"/></BOGUS></HOST>\n", // stray end tag
+        "<HOST NAME=\"b\x01\" IP=\"1\"></HOST>\n", // control char: kept as text
     ] {
         let o = read(&gmond_doc_with(bad), &ReadLimits::default()).unwrap();
-        let names: Vec<_> = o.doc.clusters[0].hosts.iter().map(|h| h.name.clone()).collect();
-        assert!(names.contains(&"a".to_string()) && names.contains(&"z".to_string()), "{bad}: {names:?} {:?}", o.problems);
+        let names: Vec<_> = o.doc.clusters[0]
+            .hosts
+            .iter()
+            .map(|h| h.name.clone())
+            .collect();
+        assert!(
+            names.contains(&"a".to_string()) && names.contains(&"z".to_string()),
+            "{bad}: {names:?} {:?}",
+            o.problems
+        );
     }
 }
 
@@ -118,33 +165,61 @@ fn truncation_keeps_completed_hosts() {
     let cut = text.find("<HOST NAME=\"z\"").unwrap() + 30;
     let o = read(&full[..cut], &ReadLimits::default()).unwrap();
     assert!(!o.complete && !o.problems.is_empty());
-    let names: Vec<_> = o.doc.clusters[0].hosts.iter().map(|h| h.name.as_str()).collect();
+    let names: Vec<_> = o.doc.clusters[0]
+        .hosts
+        .iter()
+        .map(|h| h.name.as_str())
+        .collect();
     assert_eq!(names, ["a"]);
 }
 
 #[test]
 fn hostile_documents_give_typed_errors() {
-    let limits = ReadLimits { max_bytes: 1 << 20, ..ReadLimits::default() };
+    let limits = ReadLimits {
+        max_bytes: 1 << 20,
+        ..ReadLimits::default()
+    };
     // 10k levels of nesting.
     let deep = format!("<GANGLIA_XML>{}", "<GRID>".repeat(10_000));
-    assert!(matches!(read(deep.as_bytes(), &limits), Err(XmlError::TooDeep { max: 64, .. })));
+    assert!(matches!(
+        read(deep.as_bytes(), &limits),
+        Err(XmlError::TooDeep { max: 64, .. })
+    ));
     // Larger than the limit (a 100 MB document against the default-sized check is the same path).
     let big = vec![b' '; (1 << 20) + 1];
-    assert_eq!(read(&big, &limits), Err(XmlError::TooLarge { limit: 1 << 20 }));
+    assert_eq!(
+        read(&big, &limits),
+        Err(XmlError::TooLarge { limit: 1 << 20 })
+    );
     // Unterminated comment, garbage, empty.
-    assert!(matches!(read(b"<!-- never closed", &limits), Err(XmlError::NotGanglia(_))));
-    assert!(matches!(read(b"\x00\xff garbage", &limits), Err(XmlError::NotGanglia(_))));
+    assert!(matches!(
+        read(b"<!-- never closed", &limits),
+        Err(XmlError::NotGanglia(_))
+    ));
+    assert!(matches!(
+        read(b"\x00\xff garbage", &limits),
+        Err(XmlError::NotGanglia(_))
+    ));
     assert!(matches!(read(b"", &limits), Err(XmlError::NotGanglia(_))));
     // Bad gzip.
-    assert!(matches!(read(&[0x1f, 0x8b, 1, 2, 3], &limits), Err(XmlError::Gzip(_))));
+    assert!(matches!(
+        read(&[0x1f, 0x8b, 1, 2, 3], &limits),
+        Err(XmlError::Gzip(_))
+    ));
 }
 
 #[test]
 fn a_100_mb_document_is_refused_by_default_limits_of_64_mb() {
     // Streams past the limit are cut before parsing: memory stays bounded by the limit.
-    let limits = ReadLimits { max_bytes: 64 << 20, ..ReadLimits::default() };
+    let limits = ReadLimits {
+        max_bytes: 64 << 20,
+        ..ReadLimits::default()
+    };
     let doc = vec![b'x'; 100 << 20];
-    assert!(matches!(read(&doc, &limits), Err(XmlError::TooLarge { .. })));
+    assert!(matches!(
+        read(&doc, &limits),
+        Err(XmlError::TooLarge { .. })
+    ));
     // The same through gzip: decompression stops at the limit.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, &doc).unwrap();

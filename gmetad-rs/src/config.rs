@@ -114,16 +114,24 @@ impl Config {
                 match (a.host.as_str(), a.port).to_socket_addrs() {
                     Ok(mut it) => match it.next() {
                         Some(sa) => addrs.push(sa),
-                        None => tracing::warn!(source = %ds.name, host = %a.host, "Address does not resolve; dropped."),
+                        None => {
+                            tracing::warn!(source = %ds.name, host = %a.host, "Address does not resolve; dropped.")
+                        }
                     },
-                    Err(e) => tracing::warn!(source = %ds.name, host = %a.host, error = %e, "Address does not resolve; dropped."),
+                    Err(e) => {
+                        tracing::warn!(source = %ds.name, host = %a.host, error = %e, "Address does not resolve; dropped.")
+                    }
                 }
             }
             if addrs.is_empty() {
                 tracing::warn!(source = %ds.name, "Data source has no usable address; ignored.");
                 continue;
             }
-            sources.push(Source { name: ds.name.clone(), step: ds.step.max(1), addrs });
+            sources.push(Source {
+                name: ds.name.clone(),
+                step: ds.step.max(1),
+                addrs,
+            });
         }
         if sources.is_empty() {
             return Err(ConfigError::NoSources);
@@ -136,7 +144,11 @@ impl Config {
                     .ok()
                     .and_then(|mut i| i.next())
                     .ok_or_else(|| ConfigError::Carbon(h.clone()))?;
-                Some((sa, c.carbon_protocol, Duration::from_millis(u64::from(c.carbon_timeout.max(1)))))
+                Some((
+                    sa,
+                    c.carbon_protocol,
+                    Duration::from_millis(u64::from(c.carbon_timeout.max(1))),
+                ))
             }
             None => None,
         };
@@ -147,7 +159,10 @@ impl Config {
             trusted: c.trusted_hosts.clone(),
             all_trusted: c.all_trusted,
             xml_addr: SocketAddr::new(c.xml_bind.unwrap_or(any), c.xml_port),
-            interactive_addr: SocketAddr::new(c.interactive_bind.unwrap_or(any), c.interactive_port),
+            interactive_addr: SocketAddr::new(
+                c.interactive_bind.unwrap_or(any),
+                c.interactive_port,
+            ),
             rrd_rootdir: PathBuf::from(&c.rrd_rootdir),
             rrdcached: c.rrdcached_address.clone(),
             write_rrds: c.write_rrds,
@@ -175,7 +190,10 @@ impl Config {
         c.data_sources = vec![DataSource {
             name: "local".into(),
             step: 15,
-            addresses: vec![SourceAddr { host: "127.0.0.1".into(), port: 8649 }],
+            addresses: vec![SourceAddr {
+                host: "127.0.0.1".into(),
+                port: 8649,
+            }],
         }];
         // An IP literal always resolves, so this cannot fail.
         Config::from_conf(&c).unwrap_or_else(|e| unreachable!("built-in config: {e}"))
@@ -221,7 +239,10 @@ mod tests {
     #[test]
     fn builtin_default_is_loopback_only() {
         let c = Config::builtin();
-        assert_eq!(c.sources[0].addrs, vec!["127.0.0.1:8649".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(
+            c.sources[0].addrs,
+            vec!["127.0.0.1:8649".parse::<SocketAddr>().unwrap()]
+        );
         assert!(c.xml_addr.ip().is_loopback() && c.interactive_addr.ip().is_loopback());
         assert_eq!(c.rras.len(), 3);
     }

@@ -24,11 +24,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// What we know of one data source.
@@ -93,8 +97,10 @@ impl Gmetad {
         let rt = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         let _g = rt.enter();
         let bind = |a: SocketAddr| -> Result<TcpListener, StartError> {
-            let l = std::net::TcpListener::bind(a).map_err(|source| StartError::Bind { addr: a, source })?;
-            l.set_nonblocking(true).map_err(|source| StartError::Bind { addr: a, source })?;
+            let l = std::net::TcpListener::bind(a)
+                .map_err(|source| StartError::Bind { addr: a, source })?;
+            l.set_nonblocking(true)
+                .map_err(|source| StartError::Bind { addr: a, source })?;
             TcpListener::from_std(l).map_err(|source| StartError::Bind { addr: a, source })
         };
         let xml = bind(cfg.xml_addr)?;
@@ -104,7 +110,15 @@ impl Gmetad {
                 Some(a) => Backend::Cached(Rrdcached::new(Address::parse(a))),
                 None => Backend::Direct,
             };
-            Some(RrdService::start(&cfg.rrd_rootdir, cfg.case_sensitive_hostnames, &cfg.rras, backend).map_err(StartError::Rrd)?)
+            Some(
+                RrdService::start(
+                    &cfg.rrd_rootdir,
+                    cfg.case_sensitive_hostnames,
+                    &cfg.rras,
+                    backend,
+                )
+                .map_err(StartError::Rrd)?,
+            )
         } else {
             None
         };
@@ -116,7 +130,11 @@ impl Gmetad {
             Carbon::spawn(addr, t, timeout)
         });
         let shared = Arc::new(Shared {
-            sources: cfg.sources.iter().map(|_| Mutex::new(SourceState::default())).collect(),
+            sources: cfg
+                .sources
+                .iter()
+                .map(|_| Mutex::new(SourceState::default()))
+                .collect(),
             root: Mutex::new(Arc::new(Summary::default())),
             counters: Mutex::new(Counters::default()),
             rrd,
@@ -126,8 +144,14 @@ impl Gmetad {
             cfg,
         });
         let (stop, stop_rx) = watch::channel(false);
-        let xml_addr = xml.local_addr().map_err(|source| StartError::Bind { addr: shared.cfg.xml_addr, source })?;
-        let interactive_addr = inter.local_addr().map_err(|source| StartError::Bind { addr: shared.cfg.interactive_addr, source })?;
+        let xml_addr = xml.local_addr().map_err(|source| StartError::Bind {
+            addr: shared.cfg.xml_addr,
+            source,
+        })?;
+        let interactive_addr = inter.local_addr().map_err(|source| StartError::Bind {
+            addr: shared.cfg.interactive_addr,
+            source,
+        })?;
         let mut tasks = Vec::new();
         for i in 0..shared.cfg.sources.len() {
             tasks.push(rt.spawn(poll_source(shared.clone(), i, stop_rx.clone())));
@@ -135,7 +159,13 @@ impl Gmetad {
         tasks.push(rt.spawn(root_summary(shared.clone(), stop_rx.clone())));
         tasks.push(rt.spawn(serve(xml, false, shared.clone(), stop_rx.clone())));
         tasks.push(rt.spawn(serve(inter, true, shared.clone(), stop_rx)));
-        Ok(Gmetad { shared, stop, tasks, xml_addr, interactive_addr })
+        Ok(Gmetad {
+            shared,
+            stop,
+            tasks,
+            xml_addr,
+            interactive_addr,
+        })
     }
 
     /// Counters as /status reports them.
@@ -173,7 +203,9 @@ impl Gmetad {
 
 /// ±5% of `step` seconds, from the clock's low bits (no need for a random generator).
 fn jittered(step: u32) -> Duration {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     let f = 0.95 + f64::from(nanos % 1000) / 10_000.0;
     Duration::from_secs_f64(f64::from(step) * f)
 }
@@ -269,8 +301,14 @@ fn carbon_lines(cfg: &Config, snap: &Snapshot) -> String {
         let Node::Cluster(c) = n else { continue };
         for h in &c.cluster.hosts {
             for m in &h.metrics {
-                if ganglia_proto::MetricType::parse(&m.metric_type).is_some_and(|t| t.is_numeric()) {
-                    crate::export::carbon::line(&mut out, &scheme.path(&c.cluster.name, &h.name, &m.name), m.val.trim(), c.cluster.localtime);
+                if ganglia_proto::MetricType::parse(&m.metric_type).is_some_and(|t| t.is_numeric())
+                {
+                    crate::export::carbon::line(
+                        &mut out,
+                        &scheme.path(&c.cluster.name, &h.name, &m.name),
+                        m.val.trim(),
+                        c.cluster.localtime,
+                    );
                 }
             }
         }
@@ -279,7 +317,10 @@ fn carbon_lines(cfg: &Config, snap: &Snapshot) -> String {
 }
 
 async fn root_summary(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let rules = SummaryRules { unsummarized: shared.cfg.unsummarized_metrics.clone(), skip_sflow_vm: shared.cfg.unsummarized_sflow_vm_metrics };
+    let rules = SummaryRules {
+        unsummarized: shared.cfg.unsummarized_metrics.clone(),
+        skip_sflow_vm: shared.cfg.unsummarized_sflow_vm_metrics,
+    };
     let period = Duration::from_secs(u64::from((shared.cfg.shortest_step() / 2).max(1)));
     loop {
         tokio::select! {
@@ -287,17 +328,31 @@ async fn root_summary(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         let t0 = Instant::now();
-        let snaps: Vec<Arc<Snapshot>> = shared.sources.iter().filter_map(|s| lock(s).snapshot.clone()).collect();
-        let root = tree::root_summary(snaps.iter().flat_map(|s| s.nodes.iter()), &shared.cfg.summarized_metrics, &rules);
+        let snaps: Vec<Arc<Snapshot>> = shared
+            .sources
+            .iter()
+            .filter_map(|s| lock(s).snapshot.clone())
+            .collect();
+        let root = tree::root_summary(
+            snaps.iter().flat_map(|s| s.nodes.iter()),
+            &shared.cfg.summarized_metrics,
+            &rules,
+        );
         if let Some(r) = &shared.rrd {
             let ts = now_secs();
             let ups = root
                 .metrics
                 .iter()
                 .map(|m| Update {
-                    target: Target::Root { metric: m.name.clone() },
+                    target: Target::Root {
+                        metric: m.name.clone(),
+                    },
                     ts,
-                    sum: m.sum.trim().parse::<f64>().map_or_else(|_| m.sum.clone(), |v| format!("{v:.5}")),
+                    sum: m
+                        .sum
+                        .trim()
+                        .parse::<f64>()
+                        .map_or_else(|_| m.sum.clone(), |v| format!("{v:.5}")),
                     num: Some(m.num),
                     slope: m.slope.clone(),
                     step: 15,
@@ -306,34 +361,53 @@ async fn root_summary(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             r.submit(ups);
         }
         *lock(&shared.root) = Arc::new(root);
-        lock(&shared.counters).summarize_root.record(t0.elapsed().as_millis() as u64, now_ms());
+        lock(&shared.counters)
+            .summarize_root
+            .record(t0.elapsed().as_millis() as u64, now_ms());
     }
 }
 
 /// Render a request against the current grid (blocking: runs on the blocking pool).
 fn answer(shared: &Shared, req: Option<Request>) -> Vec<u8> {
-    let snaps: Vec<Arc<Snapshot>> = shared.sources.iter().filter_map(|s| lock(s).snapshot.clone()).collect();
+    let snaps: Vec<Arc<Snapshot>> = shared
+        .sources
+        .iter()
+        .filter_map(|s| lock(s).snapshot.clone())
+        .collect();
     let root = lock(&shared.root).clone();
     let view = View {
         gridname: &shared.cfg.gridname,
         authority: &shared.cfg.authority,
         now: now_secs(),
-        nodes: snaps.iter().flat_map(|s| s.nodes.iter().map(move |n| (n, s.poll_time))).collect(),
+        nodes: snaps
+            .iter()
+            .flat_map(|s| s.nodes.iter().map(move |n| (n, s.poll_time)))
+            .collect(),
         root: &root,
         case_sensitive_hostnames: shared.cfg.case_sensitive_hostnames,
     };
     let mut out = Vec::with_capacity(64 << 10);
     match req {
         None => render::whole(&view, &mut out),
-        Some(Request::Tree { path, summary, http }) => {
+        Some(Request::Tree {
+            path,
+            summary,
+            http,
+        }) => {
             if http {
-                out.extend_from_slice(query::http_xml_header(ganglia_proto::GANGLIA_VERSION).as_bytes());
+                out.extend_from_slice(
+                    query::http_xml_header(ganglia_proto::GANGLIA_VERSION).as_bytes(),
+                );
             }
             render::query(&view, &path, summary, http, &mut out);
         }
         Some(Request::Status { callback, http }) => {
             let counters = lock(&shared.counters).clone();
-            let rrd = shared.rrd.as_ref().map(RrdService::stats).unwrap_or_default();
+            let rrd = shared
+                .rrd
+                .as_ref()
+                .map(RrdService::stats)
+                .unwrap_or_default();
             let graphite = shared.carbon.as_ref().map_or((0, 0), |c| {
                 let s = c.stats();
                 (s.sent, s.dropped)
@@ -361,7 +435,9 @@ fn answer(shared: &Shared, req: Option<Request>) -> Vec<u8> {
                 sources,
             });
             if http {
-                out.extend_from_slice(status::http_header(ganglia_proto::GANGLIA_VERSION).as_bytes());
+                out.extend_from_slice(
+                    status::http_header(ganglia_proto::GANGLIA_VERSION).as_bytes(),
+                );
             }
             match callback {
                 Some(cb) => out.extend_from_slice(format!("{cb}({json})").as_bytes()),
@@ -387,11 +463,18 @@ async fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), read).await.ok()??;
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .ok()??;
     Some(buf)
 }
 
-async fn serve(listener: TcpListener, interactive: bool, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    interactive: bool,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let (mut stream, peer) = tokio::select! {
             a = listener.accept() => match a {
@@ -408,7 +491,9 @@ async fn serve(listener: TcpListener, interactive: bool, shared: Arc<Shared>, mu
         tokio::spawn(async move {
             let t0 = Instant::now();
             let req = if interactive {
-                let Some(line) = read_request(&mut stream).await else { return };
+                let Some(line) = read_request(&mut stream).await else {
+                    return;
+                };
                 match query::parse(&line) {
                     Ok(r) => Some(r),
                     Err(e) => {
@@ -420,7 +505,9 @@ async fn serve(listener: TcpListener, interactive: bool, shared: Arc<Shared>, mu
                 None
             };
             let sh = shared.clone();
-            let Ok(body) = tokio::task::spawn_blocking(move || answer(&sh, req)).await else { return };
+            let Ok(body) = tokio::task::spawn_blocking(move || answer(&sh, req)).await else {
+                return;
+            };
             let ok = tokio::time::timeout(shared.cfg.write_timeout, stream.write_all(&body)).await;
             let ms = t0.elapsed().as_millis() as u64;
             {
@@ -429,7 +516,11 @@ async fn serve(listener: TcpListener, interactive: bool, shared: Arc<Shared>, mu
                     c.slow_readers += 1;
                 }
                 c.requests_all.record(ms, now_ms());
-                if interactive { c.requests_interactive.record(ms, now_ms()) } else { c.requests_xml.record(ms, now_ms()) }
+                if interactive {
+                    c.requests_interactive.record(ms, now_ms())
+                } else {
+                    c.requests_xml.record(ms, now_ms())
+                }
             }
             let _ = stream.shutdown().await;
         });

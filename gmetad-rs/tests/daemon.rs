@@ -10,17 +10,27 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// The captured gmond dump with its clock moved to now (so its hosts are alive).
 fn gmond_fixture_now() -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ganglia-proto/tests/data/xml/gmond-8649.xml");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ganglia-proto/tests/data/xml/gmond-8649.xml");
     let s = std::fs::read_to_string(p).unwrap();
     let t = now();
     s.replace("LOCALTIME=\"1795545841\"", &format!("LOCALTIME=\"{t}\""))
-        .replace("REPORTED=\"1795545840\"", &format!("REPORTED=\"{}\"", t - 1))
-        .replace("REPORTED=\"1795545811\"", &format!("REPORTED=\"{}\"", t - 2))
+        .replace(
+            "REPORTED=\"1795545840\"",
+            &format!("REPORTED=\"{}\"", t - 1),
+        )
+        .replace(
+            "REPORTED=\"1795545811\"",
+            &format!("REPORTED=\"{}\"", t - 2),
+        )
         .into_bytes()
 }
 
@@ -73,7 +83,11 @@ fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
 }
 
 fn rrdtool_info(f: &Path) -> String {
-    let out = std::process::Command::new("/usr/bin/rrdtool").arg("info").arg(f).output().expect("rrdtool (Debian's rrdtool package)");
+    let out = std::process::Command::new("/usr/bin/rrdtool")
+        .arg("info")
+        .arg(f)
+        .output()
+        .expect("rrdtool (Debian's rrdtool package)");
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -83,7 +97,15 @@ fn serves_polls_summarises_and_writes_rrds() {
     let _g = rt.enter();
     let dir = tempfile::tempdir().unwrap();
     let src = serve_static(gmond_fixture_now);
-    let g = Gmetad::start(config(dir.path(), vec![Source { name: "lab-src".into(), step: 2, addrs: vec![src] }])).unwrap();
+    let g = Gmetad::start(config(
+        dir.path(),
+        vec![Source {
+            name: "lab-src".into(),
+            step: 2,
+            addrs: vec![src],
+        }],
+    ))
+    .unwrap();
 
     let doc = wait_for(10, || {
         let d = read(&ask(g.xml_addr, None), &Default::default()).ok()?.doc;
@@ -91,45 +113,89 @@ fn serves_polls_summarises_and_writes_rrds() {
     })
     .expect("8651 shows the polled cluster");
     let grid = &doc.grids[0];
-    assert_eq!((grid.name.as_str(), grid.clusters[0].name.as_str()), ("testgrid", "lab"));
+    assert_eq!(
+        (grid.name.as_str(), grid.clusters[0].name.as_str()),
+        ("testgrid", "lab")
+    );
     assert_eq!(grid.clusters[0].hosts.len(), 2);
     let raw = String::from_utf8(ask(g.xml_addr, None)).unwrap();
     let host_line = raw.lines().find(|l| l.starts_with("<HOST ")).unwrap();
-    assert!(host_line.ends_with("TAGS=\"\">"), "gmetad order: TAGS last: {host_line}");
+    assert!(
+        host_line.ends_with("TAGS=\"\">"),
+        "gmetad order: TAGS last: {host_line}"
+    );
     assert!(raw.contains("SOURCE=\"gmond\""));
 
     // Interactive queries, as ganglia-web sends them.
     // The root summary is computed every step/2 seconds.
     let summary = wait_for(10, || {
-        let d = read(&ask(g.interactive_addr, Some("/?filter=summary\n")), &Default::default()).ok()?.doc;
-        d.grids[0].summary.as_ref().filter(|s| s.hosts_up == 2).map(|_| d.clone())
+        let d = read(
+            &ask(g.interactive_addr, Some("/?filter=summary\n")),
+            &Default::default(),
+        )
+        .ok()?
+        .doc;
+        d.grids[0]
+            .summary
+            .as_ref()
+            .filter(|s| s.hosts_up == 2)
+            .map(|_| d.clone())
     })
     .expect("root HOSTS/METRICS");
     let root = summary.grids[0].summary.as_ref().unwrap();
-    assert!(root.metrics.iter().any(|m| m.name == "load_one" && m.num == 1 && m.metric_type == "double"));
+    assert!(
+        root.metrics
+            .iter()
+            .any(|m| m.name == "load_one" && m.num == 1 && m.metric_type == "double")
+    );
     let cs = &summary.grids[0].clusters[0];
     assert!(cs.hosts.is_empty() && cs.summary.as_ref().unwrap().hosts_up == 2);
-    let cluster = read(&ask(g.interactive_addr, Some("/lab\n")), &Default::default()).unwrap().doc;
+    let cluster = read(
+        &ask(g.interactive_addr, Some("/lab\n")),
+        &Default::default(),
+    )
+    .unwrap()
+    .doc;
     assert_eq!(cluster.grids[0].clusters[0].hosts.len(), 2);
-    let host = read(&ask(g.interactive_addr, Some("/lab/localhost\n")), &Default::default()).unwrap().doc;
+    let host = read(
+        &ask(g.interactive_addr, Some("/lab/localhost\n")),
+        &Default::default(),
+    )
+    .unwrap()
+    .doc;
     assert_eq!(host.grids[0].clusters[0].hosts.len(), 1);
-    let http = ask(g.interactive_addr, Some("GET /lab/localhost/load_one HTTP/1.0\r\n\r\n"));
+    let http = ask(
+        g.interactive_addr,
+        Some("GET /lab/localhost/load_one HTTP/1.0\r\n\r\n"),
+    );
     assert!(http.starts_with(b"HTTP/1.0 200 OK\r\n"));
     let m = read(&http, &Default::default()).unwrap().doc;
     assert_eq!(m.grids[0].clusters[0].hosts[0].metrics.len(), 1);
     let status = String::from_utf8(ask(g.interactive_addr, Some("/status\n"))).unwrap();
-    assert!(status.starts_with("{\"host\":") && status.contains("\"polls\":{\"ok\":{\"num\":"), "{status}");
-    assert!(ask(g.interactive_addr, Some("/lab;rm -rf\n")).is_empty(), "refused requests get nothing");
+    assert!(
+        status.starts_with("{\"host\":") && status.contains("\"polls\":{\"ok\":{\"num\":"),
+        "{status}"
+    );
+    assert!(
+        ask(g.interactive_addr, Some("/lab;rm -rf\n")).is_empty(),
+        "refused requests get nothing"
+    );
 
     // RRDs: host metrics and the cluster summary, with gmetad's layout.
     let f = dir.path().join("rrds/lab/localhost/load_one.rrd");
     wait_for(10, || f.exists().then_some(())).expect("host RRD");
     g.flush_rrds();
     let info = rrdtool_info(&f);
-    assert!(info.contains("step = 2") && info.contains("ds[sum].minimal_heartbeat = 16"), "{info}");
+    assert!(
+        info.contains("step = 2") && info.contains("ds[sum].minimal_heartbeat = 16"),
+        "{info}"
+    );
     let s = dir.path().join("rrds/lab/__SummaryInfo__/load_one.rrd");
     assert!(rrdtool_info(&s).contains("ds[num].type = \"GAUGE\""));
-    assert!(!dir.path().join("rrds/lab/localhost/os_name.rrd").exists(), "strings get no RRD");
+    assert!(
+        !dir.path().join("rrds/lab/localhost/os_name.rrd").exists(),
+        "strings get no RRD"
+    );
     let root_file = dir.path().join("rrds/__SummaryInfo__/load_one.rrd");
     wait_for(10, || root_file.exists().then_some(())).expect("root summary RRD");
     rt.block_on(g.shutdown());
@@ -141,7 +207,9 @@ fn a_bad_source_never_affects_a_good_one_and_slow_readers_block_nothing() {
     let _g = rt.enter();
     let dir = tempfile::tempdir().unwrap();
     let good = serve_static(gmond_fixture_now);
-    let garbage = serve_static(|| b"<GANGLIA_XML><CLUSTER NAME=\"bad\"><HOST NAME=\"x\"><<<<>>>\x00".to_vec());
+    let garbage = serve_static(|| {
+        b"<GANGLIA_XML><CLUSTER NAME=\"bad\"><HOST NAME=\"x\"><<<<>>>\x00".to_vec()
+    });
     let dead: SocketAddr = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
@@ -149,9 +217,21 @@ fn a_bad_source_never_affects_a_good_one_and_slow_readers_block_nothing() {
     let g = Gmetad::start(config(
         dir.path(),
         vec![
-            Source { name: "good".into(), step: 1, addrs: vec![good] },
-            Source { name: "garbage".into(), step: 1, addrs: vec![garbage] },
-            Source { name: "dead".into(), step: 1, addrs: vec![dead] },
+            Source {
+                name: "good".into(),
+                step: 1,
+                addrs: vec![good],
+            },
+            Source {
+                name: "garbage".into(),
+                step: 1,
+                addrs: vec![garbage],
+            },
+            Source {
+                name: "dead".into(),
+                step: 1,
+                addrs: vec![dead],
+            },
         ],
     ))
     .unwrap();
@@ -159,15 +239,29 @@ fn a_bad_source_never_affects_a_good_one_and_slow_readers_block_nothing() {
     let idle = TcpStream::connect(g.xml_addr).unwrap();
     let doc = wait_for(10, || {
         let d = read(&ask(g.xml_addr, None), &Default::default()).ok()?.doc;
-        d.grids[0].clusters.iter().any(|c| c.name == "lab").then_some(d)
+        d.grids[0]
+            .clusters
+            .iter()
+            .any(|c| c.name == "lab")
+            .then_some(d)
     })
     .expect("good source served despite the others");
-    let lab = doc.grids[0].clusters.iter().find(|c| c.name == "lab").unwrap();
+    let lab = doc.grids[0]
+        .clusters
+        .iter()
+        .find(|c| c.name == "lab")
+        .unwrap();
     assert_eq!(lab.hosts.len(), 2);
-    let c = wait_for(10, || Some(g.counters()).filter(|c| c.polls_failed.num >= 2 && c.polls_ok.num >= 2)).expect("counters");
+    let c = wait_for(10, || {
+        Some(g.counters()).filter(|c| c.polls_failed.num >= 2 && c.polls_ok.num >= 2)
+    })
+    .expect("counters");
     assert!(c.partial_documents >= 1 || c.polls_failed.num >= 2);
     let status = String::from_utf8(ask(g.interactive_addr, Some("/status\n"))).unwrap();
-    assert!(status.contains("\"name\":\"dead\",\"alive\":false"), "{status}");
+    assert!(
+        status.contains("\"name\":\"dead\",\"alive\":false"),
+        "{status}"
+    );
     drop(idle);
     rt.block_on(g.shutdown());
 }

@@ -16,15 +16,29 @@ fn rras() -> Vec<String> {
 }
 
 fn rrdtool(args: &[&str]) -> String {
-    assert!(Path::new("/usr/bin/rrdtool").exists(), "rrdtool missing: install Debian's rrdtool (make test does)");
-    let out = Command::new("/usr/bin/rrdtool").args(args).output().unwrap();
-    assert!(out.status.success(), "rrdtool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        Path::new("/usr/bin/rrdtool").exists(),
+        "rrdtool missing: install Debian's rrdtool (make test does)"
+    );
+    let out = Command::new("/usr/bin/rrdtool")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rrdtool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn host(cluster: &str, h: &str, m: &str, ts: u64, v: &str, slope: &str) -> Update {
     Update {
-        target: Target::Host { cluster: cluster.into(), host: h.into(), metric: m.into() },
+        target: Target::Host {
+            cluster: cluster.into(),
+            host: h.into(),
+            metric: m.into(),
+        },
         ts,
         sum: v.into(),
         num: None,
@@ -35,8 +49,19 @@ fn host(cluster: &str, h: &str, m: &str, ts: u64, v: &str, slope: &str) -> Updat
 
 /// The value stored at `ts` (AVERAGE, resolution of the step).
 fn fetch_at(file: &Path, ts: u64) -> Vec<String> {
-    let out = rrdtool(&["fetch", file.to_str().unwrap(), "AVERAGE", "-s", &(ts - 15).to_string(), "-e", &ts.to_string()]);
-    let line = out.lines().find(|l| l.starts_with(&format!("{ts}:"))).unwrap_or_else(|| panic!("{ts} not in\n{out}"));
+    let out = rrdtool(&[
+        "fetch",
+        file.to_str().unwrap(),
+        "AVERAGE",
+        "-s",
+        &(ts - 15).to_string(),
+        "-e",
+        &ts.to_string(),
+    ]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{ts}:")))
+        .unwrap_or_else(|| panic!("{ts} not in\n{out}"));
     line.split_whitespace().skip(1).map(str::to_owned).collect()
 }
 
@@ -48,10 +73,27 @@ fn direct_writes_have_gmetads_layout_and_values() {
     assert_eq!(t % 15, 0);
     let mut batch = Vec::new();
     for i in 0..4 {
-        batch.push(host("lab", "web1", "load_one", t + 15 * i, &format!("{}.5", i), "both"));
-        batch.push(host("lab", "web1", "bytes_total", t + 15 * i, &format!("{}", 1000 * i), "positive"));
+        batch.push(host(
+            "lab",
+            "web1",
+            "load_one",
+            t + 15 * i,
+            &format!("{}.5", i),
+            "both",
+        ));
+        batch.push(host(
+            "lab",
+            "web1",
+            "bytes_total",
+            t + 15 * i,
+            &format!("{}", 1000 * i),
+            "positive",
+        ));
         batch.push(Update {
-            target: Target::Summary { node: "lab".into(), metric: "load_one".into() },
+            target: Target::Summary {
+                node: "lab".into(),
+                metric: "load_one".into(),
+            },
             ts: t + 15 * i,
             sum: format!("{}.5", i),
             num: Some(2),
@@ -64,11 +106,27 @@ fn direct_writes_have_gmetads_layout_and_values() {
     svc.submit(batch);
     svc.flush();
     let st = svc.stats();
-    assert_eq!((st.created, st.written, st.skipped_old, st.update_errors, st.create_errors), (3, 12, 1, 0, 0), "{st:?}");
+    assert_eq!(
+        (
+            st.created,
+            st.written,
+            st.skipped_old,
+            st.update_errors,
+            st.create_errors
+        ),
+        (3, 12, 1, 0, 0),
+        "{st:?}"
+    );
 
     let f = dir.path().join("lab/web1/load_one.rrd");
     let info = rrdtool(&["info", f.to_str().unwrap()]);
-    for want in ["step = 15", "ds[sum].type = \"GAUGE\"", "ds[sum].minimal_heartbeat = 120", "rra[0].rows = 100", "rra[0].cf = \"AVERAGE\""] {
+    for want in [
+        "step = 15",
+        "ds[sum].type = \"GAUGE\"",
+        "ds[sum].minimal_heartbeat = 120",
+        "rra[0].rows = 100",
+        "rra[0].cf = \"AVERAGE\"",
+    ] {
         assert!(info.contains(want), "{want} not in\n{info}");
     }
     assert!(!info.contains("ds[num]"));
@@ -78,7 +136,10 @@ fn direct_writes_have_gmetads_layout_and_values() {
     let s = dir.path().join("lab/__SummaryInfo__/load_one.rrd");
     let sinfo = rrdtool(&["info", s.to_str().unwrap()]);
     assert!(sinfo.contains("ds[num].type = \"GAUGE\""), "{sinfo}");
-    assert_eq!(fetch_at(&s, t + 45), ["3.5000000000e+00", "2.0000000000e+00"]);
+    assert_eq!(
+        fetch_at(&s, t + 45),
+        ["3.5000000000e+00", "2.0000000000e+00"]
+    );
 }
 
 #[test]
@@ -107,7 +168,10 @@ impl Drop for Daemon {
 }
 
 fn start_rrdcached(base: &Path, listen: &str) -> Daemon {
-    assert!(Path::new("/usr/bin/rrdcached").exists(), "rrdcached missing: install Debian's rrdcached (make test does)");
+    assert!(
+        Path::new("/usr/bin/rrdcached").exists(),
+        "rrdcached missing: install Debian's rrdcached (make test does)"
+    );
     let child = Command::new("/usr/bin/rrdcached")
         .args(["-g", "-l", listen, "-b"])
         .arg(base)
@@ -133,13 +197,29 @@ fn via_rrdcached(listen: &str, addr: Address, base: &Path) {
     }
     assert!(ok, "rrdcached did not come up on {listen}");
     let root = base.join("rrds");
-    let svc = RrdService::start(&root, true, &rras(), Backend::Cached(Rrdcached::new(addr))).unwrap();
+    let svc =
+        RrdService::start(&root, true, &rras(), Backend::Cached(Rrdcached::new(addr))).unwrap();
     let t = 1_700_000_010u64;
-    let batch: Vec<Update> = (0..3).map(|i| host("my cluster", "web 1", "load_one", t + 15 * i, &format!("{i}.25"), "both")).collect();
+    let batch: Vec<Update> = (0..3)
+        .map(|i| {
+            host(
+                "my cluster",
+                "web 1",
+                "load_one",
+                t + 15 * i,
+                &format!("{i}.25"),
+                "both",
+            )
+        })
+        .collect();
     svc.submit(batch);
     svc.flush();
     let st = svc.stats();
-    assert_eq!((st.created, st.written, st.update_errors), (1, 3, 0), "{st:?}");
+    assert_eq!(
+        (st.created, st.written, st.update_errors),
+        (1, 3, 0),
+        "{st:?}"
+    );
     let f = root.join("my cluster/web 1/load_one.rrd");
     let last = rrdtool(&["lastupdate", f.to_str().unwrap()]);
     assert!(last.contains(&format!("{}: 2.25", t + 30)), "{last}");
@@ -149,12 +229,24 @@ fn via_rrdcached(listen: &str, addr: Address, base: &Path) {
 fn rrdcached_over_a_unix_socket_with_spaces_in_names() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("rrdcached.sock");
-    via_rrdcached(&format!("unix:{}", sock.display()), Address::Unix(sock), dir.path());
+    via_rrdcached(
+        &format!("unix:{}", sock.display()),
+        Address::Unix(sock),
+        dir.path(),
+    );
 }
 
 #[test]
 fn rrdcached_over_tcp_on_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    via_rrdcached(&format!("127.0.0.1:{port}"), Address::Tcp(format!("127.0.0.1:{port}")), dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    via_rrdcached(
+        &format!("127.0.0.1:{port}"),
+        Address::Tcp(format!("127.0.0.1:{port}")),
+        dir.path(),
+    );
 }

@@ -42,15 +42,24 @@ pub enum ConfigError {
 }
 
 fn ip(option: &'static str, v: &str) -> Result<IpAddr, ConfigError> {
-    v.trim().parse().map_err(|_| ConfigError::BadAddress { option, value: v.to_owned() })
+    v.trim().parse().map_err(|_| ConfigError::BadAddress {
+        option,
+        value: v.to_owned(),
+    })
 }
 
 fn resolve(option: &'static str, host: &str, port: u16) -> Result<SocketAddr, ConfigError> {
     if let Ok(a) = host.trim().parse::<IpAddr>() {
         return Ok(SocketAddr::new(a, port));
     }
-    let err = |reason: String| ConfigError::Resolve { option, value: host.to_owned(), reason };
-    let mut addrs = (host.trim(), port).to_socket_addrs().map_err(|e| err(e.to_string()))?;
+    let err = |reason: String| ConfigError::Resolve {
+        option,
+        value: host.to_owned(),
+        reason,
+    };
+    let mut addrs = (host.trim(), port)
+        .to_socket_addrs()
+        .map_err(|e| err(e.to_string()))?;
     addrs.next().ok_or_else(|| err("no address".into()))
 }
 
@@ -70,7 +79,12 @@ pub struct ClusterInfo {
 impl Default for ClusterInfo {
     fn default() -> Self {
         let u = || "unspecified".to_owned();
-        ClusterInfo { name: u(), owner: u(), latlong: u(), url: u() }
+        ClusterInfo {
+            name: u(),
+            owner: u(),
+            latlong: u(),
+            url: u(),
+        }
     }
 }
 
@@ -204,13 +218,29 @@ impl AgentConfig {
             deaf: false,
             mute: false,
             gexec: false,
-            send: vec![SendSpec { dest: SocketAddr::new(lo, 8649), ttl: 1, mcast_if: None, bind: None }],
+            send: vec![SendSpec {
+                dest: SocketAddr::new(lo, 8649),
+                ttl: 1,
+                mcast_if: None,
+                bind: None,
+            }],
             recv: vec![RecvChannel {
-                spec: RecvSpec { bind: lo, port: 8649, mcast_join: None, mcast_if: None, buffer: 0 },
+                spec: RecvSpec {
+                    bind: lo,
+                    port: 8649,
+                    mcast_join: None,
+                    mcast_if: None,
+                    buffer: 0,
+                },
                 acl: None,
                 retry_bind: false,
             }],
-            tcp: vec![TcpChannel { addr: SocketAddr::new(lo, 8649), timeout: None, gzip: false, acl: None }],
+            tcp: vec![TcpChannel {
+                addr: SocketAddr::new(lo, 8649),
+                timeout: None,
+                gzip: false,
+                acl: None,
+            }],
             groups: default_groups(),
             limits: Limits::default(),
             host_metrics: true,
@@ -237,7 +267,12 @@ impl AgentConfig {
                 (None, true) => Some(resolve("udp_send_channel bind_hostname", &hostname, 0)?.ip()),
                 (None, false) => None,
             };
-            send.push(SendSpec { dest, ttl: ch.ttl, mcast_if: ch.mcast_if.clone(), bind });
+            send.push(SendSpec {
+                dest,
+                ttl: ch.ttl,
+                mcast_if: ch.mcast_if.clone(),
+                bind,
+            });
         }
         let any = |f: Family| -> IpAddr {
             match f {
@@ -247,7 +282,11 @@ impl AgentConfig {
         };
         let mut recv = Vec::new();
         for ch in &c.udp_recv_channels {
-            let mcast_join = ch.mcast_join.as_deref().map(|m| ip("udp_recv_channel mcast_join", m)).transpose()?;
+            let mcast_join = ch
+                .mcast_join
+                .as_deref()
+                .map(|m| ip("udp_recv_channel mcast_join", m))
+                .transpose()?;
             let bind = match &ch.bind {
                 Some(b) => ip("udp_recv_channel bind", b)?,
                 None => any(ch.family),

@@ -85,7 +85,15 @@ pub fn build(
         let (Some(n), Some(v), Some(t)) = (&args.name, &args.value, &args.metric_type) else {
             return Err(GmetricError::MissingOptions);
         };
-        (n.as_str(), v.as_str(), t.as_str(), args.units.as_str(), Slope::parse(&args.slope), args.tmax, args.dmax)
+        (
+            n.as_str(),
+            v.as_str(),
+            t.as_str(),
+            args.units.as_str(),
+            Slope::parse(&args.slope),
+            args.tmax,
+            args.dmax,
+        )
     };
     if [name, value, ty, units].iter().any(|s| s.contains('"')) {
         return Err(GmetricError::InvalidCharacter);
@@ -113,7 +121,11 @@ pub fn build(
         extra.push(("CLUSTER", c));
     }
     if let Some(g) = &args.group {
-        extra.extend(g.split([',', ' ']).filter(|t| !t.is_empty()).map(|t| ("GROUP", t)));
+        extra.extend(
+            g.split([',', ' '])
+                .filter(|t| !t.is_empty())
+                .map(|t| ("GROUP", t)),
+        );
     }
     if let Some(d) = &args.desc {
         extra.push(("DESC", d));
@@ -132,12 +144,27 @@ pub fn build(
     xdr::encode(
         &Message::Metadata {
             id,
-            meta: Metadata { metric_type: ty, name, units, slope: slope.to_wire(), tmax, dmax, extra },
+            meta: Metadata {
+                metric_type: ty,
+                name,
+                units,
+                slope: slope.to_wire(),
+                tmax,
+                dmax,
+                extra,
+            },
         },
         &mut meta,
     );
     let mut val = Vec::new();
-    xdr::encode(&Message::Value { id, fmt: "%s", value: WireValue::Str(value) }, &mut val);
+    xdr::encode(
+        &Message::Value {
+            id,
+            fmt: "%s",
+            value: WireValue::Str(value),
+        },
+        &mut val,
+    );
     Ok([meta, val])
 }
 
@@ -146,7 +173,9 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ganglia-proto/tests/data/xdr").join(name);
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../ganglia-proto/tests/data/xdr")
+            .join(name);
         std::fs::read(p).unwrap()
     }
 
@@ -178,17 +207,29 @@ mod tests {
         assert_eq!(m, fixture("068-128-fixture_u8.bin"));
         assert_eq!(v, fixture("069-133-fixture_u8.bin"));
         // fixture_spoofed 42 uint32 -S 10.1.2.3:spoofhost
-        let a = GmetricArgs { spoof: Some("10.1.2.3:spoofhost".into()), ..args("fixture_spoofed", "42", "uint32") };
+        let a = GmetricArgs {
+            spoof: Some("10.1.2.3:spoofhost".into()),
+            ..args("fixture_spoofed", "42", "uint32")
+        };
         let [m, v] = build(&a, "vm", None).unwrap();
         assert_eq!(m, fixture("084-128-fixture_spoofed.bin"));
         assert_eq!(v, fixture("085-133-fixture_spoofed.bin"));
         // relay_bytes_in 1250000.5 double -u bytes/sec -g relay -s both -x 20
-        let a = GmetricArgs { units: "bytes/sec".into(), group: Some("relay".into()), tmax: 20, ..args("relay_bytes_in", "1250000.5", "double") };
+        let a = GmetricArgs {
+            units: "bytes/sec".into(),
+            group: Some("relay".into()),
+            tmax: 20,
+            ..args("relay_bytes_in", "1250000.5", "double")
+        };
         let [m, v] = build(&a, "vm", None).unwrap();
         assert_eq!(m, fixture("087-128-relay_bytes_in.bin"));
         assert_eq!(v, fixture("088-133-relay_bytes_in.bin"));
         // -H -S 10.1.2.3:spoofhost: the value packet matches the capture.
-        let a = GmetricArgs { spoof: Some("10.1.2.3:spoofhost".into()), heartbeat: true, ..Default::default() };
+        let a = GmetricArgs {
+            spoof: Some("10.1.2.3:spoofhost".into()),
+            heartbeat: true,
+            ..Default::default()
+        };
         let [_, v] = build(&a, "vm", None).unwrap();
         assert_eq!(v, fixture("086-133-heartbeat.bin"));
     }
@@ -196,11 +237,29 @@ mod tests {
     #[test]
     fn validation_messages_match_gmetric() {
         let e = |a: &GmetricArgs| build(a, "h", None).unwrap_err().to_string();
-        assert_eq!(e(&GmetricArgs::default()), "Incorrect options supplied, exiting.");
-        assert_eq!(e(&args("a\"b", "1", "int32")), "one of your parameters has an invalid character '\"'. exiting.");
-        assert_eq!(e(&args("a", "1", "int64")), "the type parameter \"int64\" is not a valid type. exiting.");
-        assert_eq!(e(&args("a", "abc", "float")), "the value parameter \"abc\" does not represent a number. exiting.");
-        assert_eq!(e(&GmetricArgs { spoof: Some("nocolon".into()), ..args("a", "1", "int32") }), "Incorrect format for spoof argument. exiting.");
+        assert_eq!(
+            e(&GmetricArgs::default()),
+            "Incorrect options supplied, exiting."
+        );
+        assert_eq!(
+            e(&args("a\"b", "1", "int32")),
+            "one of your parameters has an invalid character '\"'. exiting."
+        );
+        assert_eq!(
+            e(&args("a", "1", "int64")),
+            "the type parameter \"int64\" is not a valid type. exiting."
+        );
+        assert_eq!(
+            e(&args("a", "abc", "float")),
+            "the value parameter \"abc\" does not represent a number. exiting."
+        );
+        assert_eq!(
+            e(&GmetricArgs {
+                spoof: Some("nocolon".into()),
+                ..args("a", "1", "int32")
+            }),
+            "Incorrect format for spoof argument. exiting."
+        );
         // strtod accepts a numeric prefix; strings take anything.
         assert!(build(&args("a", " 12abc", "int32"), "h", None).is_ok());
         assert!(build(&args("a", "-.5", "float"), "h", None).is_ok());
@@ -209,11 +268,26 @@ mod tests {
 
     #[test]
     fn groups_split_on_comma_and_space_and_override_spoofs() {
-        let a = GmetricArgs { group: Some("a, b c".into()), cluster: Some("lab".into()), ..args("m", "1", "int32") };
+        let a = GmetricArgs {
+            group: Some("a, b c".into()),
+            cluster: Some("lab".into()),
+            ..args("m", "1", "int32")
+        };
         let [m, _] = build(&a, "h", Some("10.0.0.1:web")).unwrap();
-        let Message::Metadata { id, meta } = xdr::decode(&m).unwrap() else { panic!() };
+        let Message::Metadata { id, meta } = xdr::decode(&m).unwrap() else {
+            panic!()
+        };
         assert_eq!((id.host, id.spoof), ("10.0.0.1:web", true));
         let keys: Vec<_> = meta.extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        assert_eq!(keys, ["SPOOF_HOST=10.0.0.1:web", "CLUSTER=lab", "GROUP=a", "GROUP=b", "GROUP=c"]);
+        assert_eq!(
+            keys,
+            [
+                "SPOOF_HOST=10.0.0.1:web",
+                "CLUSTER=lab",
+                "GROUP=a",
+                "GROUP=b",
+                "GROUP=c"
+            ]
+        );
     }
 }

@@ -67,7 +67,11 @@ impl GstatHost {
 
     /// `host[.domain]` unless the name is just the IP (unresolved) or `-n` is given.
     fn display(&self, numeric: bool) -> &str {
-        if numeric || self.name == self.ip { &self.ip } else { &self.name }
+        if numeric || self.name == self.ip {
+            &self.ip
+        } else {
+            &self.name
+        }
     }
 }
 
@@ -107,7 +111,9 @@ pub fn ctime(t: i64) -> String {
         return format!("{t}\n");
     }
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     format!(
         "{} {}{:3} {:02}:{:02}:{:02} {}\n",
         DAYS[tm.tm_wday.clamp(0, 6) as usize],
@@ -127,10 +133,18 @@ pub fn render(name: &str, localtime: i64, hosts: &[GstatHost], o: &GstatOptions)
     let mut up: Vec<&GstatHost> = Vec::new();
     let mut dead: Vec<&GstatHost> = Vec::new();
     for h in hosts.iter().rev() {
-        if (localtime - h.reported).abs() < GEXEC_TIMEOUT { up.push(h) } else { dead.push(h) }
+        if (localtime - h.reported).abs() < GEXEC_TIMEOUT {
+            up.push(h)
+        } else {
+            dead.push(h)
+        }
     }
     let key = |h: &&GstatHost| h.load[0] - f64::from(h.cpu_num);
-    up.sort_by(|a, b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal));
+    up.sort_by(|a, b| {
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     dead.sort_by(|a, b| b.reported.cmp(&a.reported));
     let gexec: Vec<&GstatHost> = up.iter().copied().filter(|h| h.gexec_on).collect();
 
@@ -176,8 +190,12 @@ pub fn render(name: &str, localtime: i64, hosts: &[GstatHost], o: &GstatOptions)
     }
     if !o.list {
         s.push_str("CLUSTER HOSTS\n");
-        s.push_str("Hostname                     LOAD                       CPU              Gexec\n");
-        s.push_str(" CPUs (Procs/Total) [     1,     5, 15min] [  User,  Nice, System, Idle, Wio]\n\n");
+        s.push_str(
+            "Hostname                     LOAD                       CPU              Gexec\n",
+        );
+        s.push_str(
+            " CPUs (Procs/Total) [     1,     5, 15min] [  User,  Nice, System, Idle, Wio]\n\n",
+        );
     }
     for h in list {
         s.push_str(h.display(o.numeric));
@@ -208,7 +226,12 @@ mod tests {
 
     /// The two hosts of the captured gmond-8649.xml, as gstat read them.
     fn fixture_hosts() -> Vec<GstatHost> {
-        let mut local = GstatHost { name: "localhost".into(), ip: "127.0.0.1".into(), reported: 1795545840, ..Default::default() };
+        let mut local = GstatHost {
+            name: "localhost".into(),
+            ip: "127.0.0.1".into(),
+            reported: 1795545840,
+            ..Default::default()
+        };
         for (n, v) in [
             ("cpu_num", "2"),
             ("proc_run", "1"),
@@ -225,12 +248,19 @@ mod tests {
         ] {
             local.set_metric(n, v);
         }
-        let spoof = GstatHost { name: "spoofhost".into(), ip: "10.1.2.3".into(), reported: 1795545811 - 40, ..Default::default() };
+        let spoof = GstatHost {
+            name: "spoofhost".into(),
+            ip: "10.1.2.3".into(),
+            reported: 1795545811 - 40,
+            ..Default::default()
+        };
         vec![local, spoof]
     }
 
     fn data(name: &str) -> String {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ganglia-proto/tests/data/gstat").join(name);
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../ganglia-proto/tests/data/gstat")
+            .join(name);
         std::fs::read_to_string(p).unwrap()
     }
 
@@ -243,14 +273,52 @@ mod tests {
         // The captures were taken with TZ=UTC; ctime uses the local zone.
         let utc = ctime(0) == "Thu Jan  1 00:00:00 1970\n";
         let norm = |s: String| {
-            if utc { s } else { s.lines().filter(|l| !l.starts_with("  Localtime:")).collect::<Vec<_>>().join("\n") }
+            if utc {
+                s
+            } else {
+                s.lines()
+                    .filter(|l| !l.starts_with("  Localtime:"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
         };
-        assert_eq!(norm(render("lab", t, &hosts, &GstatOptions { all: true, ..Default::default() })), norm(data("gstat-a.txt")));
         assert_eq!(
-            norm(render("lab", t, &hosts, &GstatOptions { all: true, single_line: true, ..Default::default() })),
+            norm(render(
+                "lab",
+                t,
+                &hosts,
+                &GstatOptions {
+                    all: true,
+                    ..Default::default()
+                }
+            )),
+            norm(data("gstat-a.txt"))
+        );
+        assert_eq!(
+            norm(render(
+                "lab",
+                t,
+                &hosts,
+                &GstatOptions {
+                    all: true,
+                    single_line: true,
+                    ..Default::default()
+                }
+            )),
             norm(data("gstat-a-1.txt"))
         );
-        assert_eq!(render("lab", t, &hosts, &GstatOptions { mpifile: true, ..Default::default() }), data("gstat-m.txt"));
+        assert_eq!(
+            render(
+                "lab",
+                t,
+                &hosts,
+                &GstatOptions {
+                    mpifile: true,
+                    ..Default::default()
+                }
+            ),
+            data("gstat-m.txt")
+        );
     }
 
     #[test]
@@ -263,14 +331,54 @@ mod tests {
         busy.gexec_on = true;
         hosts.insert(0, busy);
         let t = 1795545841;
-        let all = render("lab", t, &hosts, &GstatOptions { all: true, list: true, single_line: true, ..Default::default() });
+        let all = render(
+            "lab",
+            t,
+            &hosts,
+            &GstatOptions {
+                all: true,
+                list: true,
+                single_line: true,
+                ..Default::default()
+            },
+        );
         let order: Vec<_> = all.lines().map(|l| l.split(' ').next().unwrap()).collect();
-        assert_eq!(order, ["localhost", "busy.example.com"], "least loaded first");
-        let mpi = render("lab", t, &hosts, &GstatOptions { mpifile: true, ..Default::default() });
+        assert_eq!(
+            order,
+            ["localhost", "busy.example.com"],
+            "least loaded first"
+        );
+        let mpi = render(
+            "lab",
+            t,
+            &hosts,
+            &GstatOptions {
+                mpifile: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(mpi, "busy.example.com:2\n");
-        let mpi_n = render("lab", t, &hosts, &GstatOptions { mpifile: true, numeric: true, all: true, ..Default::default() });
+        let mpi_n = render(
+            "lab",
+            t,
+            &hosts,
+            &GstatOptions {
+                mpifile: true,
+                numeric: true,
+                all: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(mpi_n, "127.0.0.1:2\n10.0.0.2:2\n");
-        let dead = render("lab", t, &hosts, &GstatOptions { dead: true, ..Default::default() });
+        let dead = render(
+            "lab",
+            t,
+            &hosts,
+            &GstatOptions {
+                dead: true,
+                ..Default::default()
+            },
+        );
         assert!(dead.contains("DEAD CLUSTER HOSTS\n                        Hostname   Last Reported\n                       spoofhost   "), "{dead}");
         assert_eq!(c_atof("12.5abc"), 12.5);
         assert_eq!(c_atof("x"), 0.0);

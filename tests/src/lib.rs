@@ -1,7 +1,6 @@
 //! The shared test kit: ports, Debian Ganglia processes on configs the test writes (loopback only),
 //! XML fetching and waiting. Every process is killed by pid when its guard drops.
 
-
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -9,11 +8,19 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Read a whole XML dump from a gmond-style TCP port.
@@ -26,7 +33,9 @@ pub fn fetch(addr: SocketAddr) -> Option<Vec<u8>> {
 }
 
 pub fn parse(bytes: &[u8]) -> ganglia_proto::xml::Document {
-    ganglia_proto::xml::read::read(bytes, &Default::default()).expect("valid ganglia xml").doc
+    ganglia_proto::xml::read::read(bytes, &Default::default())
+        .expect("valid ganglia xml")
+        .doc
 }
 
 /// Poll `f` until it returns Some or `timeout` passes.
@@ -44,7 +53,10 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
 }
 
 pub fn require(bin: &str, package: &str) {
-    assert!(Path::new(bin).exists(), "{bin} is missing: install Debian's {package} (make test does)");
+    assert!(
+        Path::new(bin).exists(),
+        "{bin} is missing: install Debian's {package} (make test does)"
+    );
 }
 
 /// A child process killed (SIGTERM, then SIGKILL) and reaped on drop.
@@ -115,8 +127,19 @@ pub fn fast_groups() -> String {
             s.push_str("  collect_every = 1\n");
         }
         s.push_str("  time_threshold = 3\n");
-        for (n, _, t) in g.metrics.iter().filter(|(n, _, _)| !NOT_IN_DEBIAN.contains(n)) {
-            s.push_str(&format!("  metric {{ name = \"{n}\"{} }}\n", if t.is_empty() { String::new() } else { format!(" title = \"{t}\"") }));
+        for (n, _, t) in g
+            .metrics
+            .iter()
+            .filter(|(n, _, _)| !NOT_IN_DEBIAN.contains(n))
+        {
+            s.push_str(&format!(
+                "  metric {{ name = \"{n}\"{} }}\n",
+                if t.is_empty() {
+                    String::new()
+                } else {
+                    format!(" title = \"{t}\"")
+                }
+            ));
         }
         s.push_str("}\n");
     }
@@ -124,18 +147,29 @@ pub fn fast_groups() -> String {
 }
 
 /// A gmond.conf for Debian's gmond: unicast on loopback only.
-pub fn debian_gmond_conf(cluster: &str, send_ports: &[u16], recv_port: Option<u16>, tcp_port: Option<u16>) -> String {
+pub fn debian_gmond_conf(
+    cluster: &str,
+    send_ports: &[u16],
+    recv_port: Option<u16>,
+    tcp_port: Option<u16>,
+) -> String {
     let mut s = format!(
         "globals {{\n daemonize = no\n setuid = no\n debug_level = 0\n host_dmax = 0\n host_tmax = 20\n send_metadata_interval = 5\n}}\ncluster {{ name = \"{cluster}\" }}\n"
     );
     for p in send_ports {
-        s.push_str(&format!("udp_send_channel {{ host = 127.0.0.1\n port = {p} }}\n"));
+        s.push_str(&format!(
+            "udp_send_channel {{ host = 127.0.0.1\n port = {p} }}\n"
+        ));
     }
     if let Some(p) = recv_port {
-        s.push_str(&format!("udp_recv_channel {{ bind = 127.0.0.1\n port = {p} }}\n"));
+        s.push_str(&format!(
+            "udp_recv_channel {{ bind = 127.0.0.1\n port = {p} }}\n"
+        ));
     }
     if let Some(p) = tcp_port {
-        s.push_str(&format!("tcp_accept_channel {{ bind = 127.0.0.1\n port = {p} }}\n"));
+        s.push_str(&format!(
+            "tcp_accept_channel {{ bind = 127.0.0.1\n port = {p} }}\n"
+        ));
     }
     s.push_str(MODULES);
     s.push_str(&fast_groups());
@@ -147,7 +181,14 @@ pub fn debian_gmond(dir: &Path, conf: &str) -> Proc {
     require("/usr/sbin/gmond", "ganglia-monitor");
     let path = dir.join("debian-gmond.conf");
     std::fs::write(&path, conf).unwrap();
-    Proc::spawn("gmond", Command::new("/usr/sbin/gmond").arg("-f").arg("-c").arg(&path), dir.join("debian-gmond.log"))
+    Proc::spawn(
+        "gmond",
+        Command::new("/usr/sbin/gmond")
+            .arg("-f")
+            .arg("-c")
+            .arg(&path),
+        dir.join("debian-gmond.log"),
+    )
 }
 
 /// Path of a workspace binary (`gmetric-rs`, `gstat-rs`, `gmond-rs`, `gmetad-rs`) next to the
@@ -156,6 +197,10 @@ pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap();
     let p = dir.join(name);
-    assert!(p.exists(), "{} is not built: run `cargo build --workspace --bins` (make test does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is not built: run `cargo build --workspace --bins` (make test does)",
+        p.display()
+    );
     p
 }

@@ -51,14 +51,30 @@ fn debian_gmetad(dir: &Path, grid: &str, source: SocketAddr) -> DebianGmetad {
         ),
     )
     .unwrap();
-    let proc = Proc::spawn("gmetad", Command::new("/usr/sbin/gmetad").args(["-d", "1", "-c"]).arg(&conf), dir.join("gmetad.log"));
-    wait_for(Duration::from_secs(10), || TcpStream::connect(lo(px)).ok()).expect("Debian gmetad listening");
-    DebianGmetad { _proc: proc, xml: lo(px), interactive: lo(pi), rrds }
+    let proc = Proc::spawn(
+        "gmetad",
+        Command::new("/usr/sbin/gmetad")
+            .args(["-d", "1", "-c"])
+            .arg(&conf),
+        dir.join("gmetad.log"),
+    );
+    wait_for(Duration::from_secs(10), || TcpStream::connect(lo(px)).ok())
+        .expect("Debian gmetad listening");
+    DebianGmetad {
+        _proc: proc,
+        xml: lo(px),
+        interactive: lo(pi),
+        rrds,
+    }
 }
 
 fn ours(dir: &Path, grid: &str, source: SocketAddr) -> Gmetad {
     let mut c = Config::builtin();
-    c.sources = vec![Source { name: "src".into(), step: STEP, addrs: vec![source] }];
+    c.sources = vec![Source {
+        name: "src".into(),
+        step: STEP,
+        addrs: vec![source],
+    }];
     c.gridname = grid.into();
     c.xml_addr = "127.0.0.1:0".parse().unwrap();
     c.interactive_addr = "127.0.0.1:0".parse().unwrap();
@@ -86,14 +102,26 @@ fn files(root: &Path) -> Vec<String> {
 
 /// The structural lines of `rrdtool info`: step, DS definitions, RRA definitions.
 fn structure(f: &Path) -> BTreeMap<String, String> {
-    let out = Command::new("/usr/bin/rrdtool").arg("info").arg(f).output().expect("rrdtool");
+    let out = Command::new("/usr/bin/rrdtool")
+        .arg("info")
+        .arg(f)
+        .output()
+        .expect("rrdtool");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_once(" = "))
         .filter(|(k, _)| {
             *k == "step"
-                || (k.starts_with("ds[") && (k.ends_with(".type") || k.ends_with(".minimal_heartbeat") || k.ends_with(".min") || k.ends_with(".max")))
-                || (k.starts_with("rra[") && (k.ends_with(".cf") || k.ends_with(".rows") || k.ends_with(".pdp_per_row") || k.ends_with(".xff")))
+                || (k.starts_with("ds[")
+                    && (k.ends_with(".type")
+                        || k.ends_with(".minimal_heartbeat")
+                        || k.ends_with(".min")
+                        || k.ends_with(".max")))
+                || (k.starts_with("rra[")
+                    && (k.ends_with(".cf")
+                        || k.ends_with(".rows")
+                        || k.ends_with(".pdp_per_row")
+                        || k.ends_with(".xff")))
         })
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
@@ -114,7 +142,13 @@ fn shape(xml: &[u8]) -> Vec<String> {
     let body = &text[text.find("<GANGLIA_XML").unwrap_or(0)..];
     body.lines()
         .filter(|l| l.starts_with('<') && !l.starts_with("</"))
-        .map(|l| l.split('"').step_by(2).map(str::trim).collect::<Vec<_>>().join(" "))
+        .map(|l| {
+            l.split('"')
+                .step_by(2)
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect()
 }
 
@@ -139,20 +173,38 @@ fn same_source_same_rrd_files_and_same_xml_structure() {
         let only_rs: Vec<_> = b.iter().filter(|f| !a.contains(f)).collect();
         panic!("RRD file sets differ:\nonly Debian: {only_deb:?}\nonly gmetad-rs: {only_rs:?}")
     });
-    assert!(set.iter().any(|f| f == "lab/__SummaryInfo__/load_one.rrd") && set.iter().any(|f| f == "__SummaryInfo__/load_one.rrd"));
+    assert!(
+        set.iter().any(|f| f == "lab/__SummaryInfo__/load_one.rrd")
+            && set.iter().any(|f| f == "__SummaryInfo__/load_one.rrd")
+    );
     for f in &set {
-        assert_eq!(structure(&rs_root.join(f)), structure(&deb.rrds.join(f)), "{f}");
+        assert_eq!(
+            structure(&rs_root.join(f)),
+            structure(&deb.rrds.join(f)),
+            "{f}"
+        );
     }
     // Same XML structure on 8651 and for the queries ganglia-web sends.
-    assert_eq!(shape(&fetch(g.xml_addr).unwrap()), shape(&fetch(deb.xml).unwrap()));
+    assert_eq!(
+        shape(&fetch(g.xml_addr).unwrap()),
+        shape(&fetch(deb.xml).unwrap())
+    );
     for q in ["/?filter=summary\n", "/lab\n", "/lab?filter=summary\n"] {
-        let (mine, theirs) = (shape(&ask(g.interactive_addr, q)), shape(&ask(deb.interactive, q)));
+        let (mine, theirs) = (
+            shape(&ask(g.interactive_addr, q)),
+            shape(&ask(deb.interactive, q)),
+        );
         assert_eq!(mine.len(), theirs.len(), "{q}: {mine:#?}\n{theirs:#?}");
         assert_eq!(mine[..3], theirs[..3], "{q}");
     }
-    let host = parse(&fetch(g.xml_addr).unwrap()).grids[0].clusters[0].hosts[0].name.clone();
+    let host = parse(&fetch(g.xml_addr).unwrap()).grids[0].clusters[0].hosts[0]
+        .name
+        .clone();
     let q = format!("/lab/{host}/load_one\n");
-    assert_eq!(shape(&ask(g.interactive_addr, &q)), shape(&ask(deb.interactive, &q)));
+    assert_eq!(
+        shape(&ask(g.interactive_addr, &q)),
+        shape(&ask(deb.interactive, &q))
+    );
     rt.block_on(g.shutdown());
 }
 
@@ -167,24 +219,48 @@ fn each_gmetad_polls_the_other_as_a_grid() {
     let deb = debian_gmetad(dir.path(), "deb-grid", lower.xml_addr);
     let seen = wait_for(Duration::from_secs(30), || {
         let d = parse(&fetch(deb.xml)?);
-        let child = d.grids.first()?.grids.iter().find(|g| g.name == "rs-grid")?.clone();
-        child.summary.filter(|s| s.hosts_up == 1 && !s.metrics.is_empty())
+        let child = d
+            .grids
+            .first()?
+            .grids
+            .iter()
+            .find(|g| g.name == "rs-grid")?
+            .clone();
+        child
+            .summary
+            .filter(|s| s.hosts_up == 1 && !s.metrics.is_empty())
     });
-    assert!(seen.is_some(), "Debian gmetad shows gmetad-rs's grid with a summary");
-    wait_for(Duration::from_secs(20), || deb.rrds.join("rs-grid/__SummaryInfo__/load_one.rrd").exists().then_some(()))
-        .expect("Debian gmetad writes the child grid's summary RRD");
+    assert!(
+        seen.is_some(),
+        "Debian gmetad shows gmetad-rs's grid with a summary"
+    );
+    wait_for(Duration::from_secs(20), || {
+        deb.rrds
+            .join("rs-grid/__SummaryInfo__/load_one.rrd")
+            .exists()
+            .then_some(())
+    })
+    .expect("Debian gmetad writes the child grid's summary RRD");
     // And gmetad-rs polls Debian's gmetad.
     let dir2 = tempfile::tempdir().unwrap();
     let upper = ours(dir2.path(), "top", deb.xml);
     let child = wait_for(Duration::from_secs(30), || {
         let d = parse(&fetch(upper.xml_addr)?);
-        d.grids.first()?.grids.iter().find(|g| g.name == "deb-grid").cloned()
+        d.grids
+            .first()?
+            .grids
+            .iter()
+            .find(|g| g.name == "deb-grid")
+            .cloned()
     })
     .expect("gmetad-rs shows Debian's grid");
     assert!(child.summary.unwrap().hosts_up >= 1);
     wait_for(Duration::from_secs(20), || {
         upper.flush_rrds();
-        dir2.path().join("rs-rrds/deb-grid/__SummaryInfo__/load_one.rrd").exists().then_some(())
+        dir2.path()
+            .join("rs-rrds/deb-grid/__SummaryInfo__/load_one.rrd")
+            .exists()
+            .then_some(())
     })
     .expect("gmetad-rs writes the child grid's summary RRD");
     rt.block_on(upper.shutdown());

@@ -18,11 +18,22 @@ const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 fn aggregator(recv_port: u16, f: impl FnOnce(&mut AgentConfig)) -> Agent {
     let mut c = AgentConfig::ephemeral();
     c.recv = vec![RecvChannel {
-        spec: RecvSpec { bind: LO, port: recv_port, mcast_join: None, mcast_if: None, buffer: 4 << 20 },
+        spec: RecvSpec {
+            bind: LO,
+            port: recv_port,
+            mcast_join: None,
+            mcast_if: None,
+            buffer: 4 << 20,
+        },
         acl: None,
         retry_bind: false,
     }];
-    c.tcp = vec![TcpChannel { addr: SocketAddr::new(LO, 0), timeout: None, gzip: false, acl: None }];
+    c.tcp = vec![TcpChannel {
+        addr: SocketAddr::new(LO, 0),
+        timeout: None,
+        gzip: false,
+        acl: None,
+    }];
     c.host_metrics = false;
     f(&mut c);
     Agent::builder(c).spawn().unwrap()
@@ -35,11 +46,26 @@ fn packet(host: &str, name: &str, spoof: bool, value: Option<f32>) -> Vec<u8> {
         None => xdr::encode(
             &Message::Metadata {
                 id,
-                meta: Metadata { metric_type: "float", name, units: "%", slope: 3, tmax: 60, dmax: 0, extra: vec![("GROUP", "test")] },
+                meta: Metadata {
+                    metric_type: "float",
+                    name,
+                    units: "%",
+                    slope: 3,
+                    tmax: 60,
+                    dmax: 0,
+                    extra: vec![("GROUP", "test")],
+                },
             },
             &mut out,
         ),
-        Some(v) => xdr::encode(&Message::Value { id, fmt: "%.1f", value: WireValue::Float(v) }, &mut out),
+        Some(v) => xdr::encode(
+            &Message::Value {
+                id,
+                fmt: "%.1f",
+                value: WireValue::Float(v),
+            },
+            &mut out,
+        ),
     }
     out
 }
@@ -60,15 +86,18 @@ fn malformed_datagrams_are_counted_and_lose_nothing() {
     let to = a.udp_addrs()[0];
     let s = sender();
     s.send_to(&packet("h", "good", false, None), to).unwrap();
-    s.send_to(&packet("h", "good", false, Some(1.5)), to).unwrap();
+    s.send_to(&packet("h", "good", false, Some(1.5)), to)
+        .unwrap();
     let mut truncated = packet("h", "x", false, None);
     truncated.truncate(10);
     let bad: Vec<Vec<u8>> = vec![
         truncated,
-        vec![0, 0, 0, 0x7f],                       // unknown id
+        vec![0, 0, 0, 0x7f],                         // unknown id
         vec![0, 0, 0, 0x85, 0xff, 0xff, 0xff, 0xff], // hostile length
-        vec![0, 0, 0, 0x88, 0, 0, 0, 1, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], // invalid UTF-8
-        packet("nocolon", "y", true, Some(1.0)),   // bad spoof string
+        vec![
+            0, 0, 0, 0x88, 0, 0, 0, 1, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ], // invalid UTF-8
+        packet("nocolon", "y", true, Some(1.0)),     // bad spoof string
         packet("h", &"n".repeat(300), false, Some(1.0)), // oversized name
     ];
     for b in &bad {
@@ -80,13 +109,21 @@ fn malformed_datagrams_are_counted_and_lose_nothing() {
     })
     .unwrap();
     assert_eq!(
-        (st.malformed_truncated, st.malformed_unknown_id, st.malformed_string_too_long, st.malformed_invalid_utf8),
+        (
+            st.malformed_truncated,
+            st.malformed_unknown_id,
+            st.malformed_string_too_long,
+            st.malformed_invalid_utf8
+        ),
         (1, 1, 1, 1)
     );
     assert_eq!((st.dropped_bad_spoof, st.dropped_bad_name), (1, 1));
     let d = xml_of(&a);
     let m = &d.clusters[0].hosts[0].metrics;
-    assert_eq!((m.len(), m[0].name.as_str(), m[0].val.as_str()), (1, "good", "1.5"));
+    assert_eq!(
+        (m.len(), m[0].name.as_str(), m[0].val.as_str()),
+        (1, "good", "1.5")
+    );
     rt.block_on(a.shutdown());
 }
 
@@ -94,14 +131,25 @@ fn malformed_datagrams_are_counted_and_lose_nothing() {
 fn a_spoof_flood_stays_under_the_host_cap_and_xml_stays_well_formed() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _g = rt.enter();
-    let a = aggregator(0, |c| c.limits = Limits { max_hosts: 100, ..Limits::default() });
+    let a = aggregator(0, |c| {
+        c.limits = Limits {
+            max_hosts: 100,
+            ..Limits::default()
+        }
+    });
     let to = a.udp_addrs()[0];
     let s = sender();
     for i in 0..1000u32 {
         // Hostile names too: XML specials and control characters.
-        let spoof = format!("10.{}.{}.{}:h<&\"'\x01{i}", i >> 16, (i >> 8) & 255, i & 255);
+        let spoof = format!(
+            "10.{}.{}.{}:h<&\"'\x01{i}",
+            i >> 16,
+            (i >> 8) & 255,
+            i & 255
+        );
         s.send_to(&packet(&spoof, "m<&>", true, None), to).unwrap();
-        s.send_to(&packet(&spoof, "m<&>", true, Some(i as f32)), to).unwrap();
+        s.send_to(&packet(&spoof, "m<&>", true, Some(i as f32)), to)
+            .unwrap();
         if i % 100 == 99 {
             std::thread::sleep(Duration::from_millis(20)); // stay within the socket buffer
         }
@@ -115,7 +163,12 @@ fn a_spoof_flood_stays_under_the_host_cap_and_xml_stays_well_formed() {
     assert_eq!(st.dropped_host_cap, 1800);
     let d = xml_of(&a);
     assert_eq!(d.clusters[0].hosts.len(), 100);
-    assert!(d.clusters[0].hosts.iter().all(|h| h.name.starts_with("h<&\"'?") && h.metrics[0].name == "m<&>"));
+    assert!(
+        d.clusters[0]
+            .hosts
+            .iter()
+            .all(|h| h.name.starts_with("h<&\"'?") && h.metrics[0].name == "m<&>")
+    );
     rt.block_on(a.shutdown());
 }
 
@@ -123,20 +176,44 @@ fn a_spoof_flood_stays_under_the_host_cap_and_xml_stays_well_formed() {
 fn acls_refuse_before_a_byte_is_written_and_gzip_output_works() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _g = rt.enter();
-    let deny_lo = Acl { default: AclAction::Allow, access: vec![AccessRule::new(LO, 32, AclAction::Deny)] };
+    let deny_lo = Acl {
+        default: AclAction::Allow,
+        access: vec![AccessRule::new(LO, 32, AclAction::Deny)],
+    };
     let a = aggregator(0, |c| {
-        c.tcp.push(TcpChannel { addr: SocketAddr::new(LO, 0), timeout: None, gzip: false, acl: Some(deny_lo.clone()) });
-        c.tcp.push(TcpChannel { addr: SocketAddr::new(LO, 0), timeout: None, gzip: true, acl: None });
+        c.tcp.push(TcpChannel {
+            addr: SocketAddr::new(LO, 0),
+            timeout: None,
+            gzip: false,
+            acl: Some(deny_lo.clone()),
+        });
+        c.tcp.push(TcpChannel {
+            addr: SocketAddr::new(LO, 0),
+            timeout: None,
+            gzip: true,
+            acl: None,
+        });
         c.recv[0].acl = Some(deny_lo.clone());
     });
-    assert_eq!(fetch(a.xml_addrs()[1]).unwrap(), Vec::<u8>::new(), "refused: closed without a byte");
+    assert_eq!(
+        fetch(a.xml_addrs()[1]).unwrap(),
+        Vec::<u8>::new(),
+        "refused: closed without a byte"
+    );
     let gz = fetch(a.xml_addrs()[2]).unwrap();
     assert_eq!(&gz[..2], &[0x1f, 0x8b]);
     let mut plain = Vec::new();
-    flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut plain).unwrap();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut plain)
+        .unwrap();
     assert!(parse(&plain).clusters.len() == 1);
-    sender().send_to(&packet("h", "m", false, None), a.udp_addrs()[0]).unwrap();
-    let st = wait_for(Duration::from_secs(5), || Some(a.stats()).filter(|s| s.dropped_acl == 1)).expect("UDP ACL");
+    sender()
+        .send_to(&packet("h", "m", false, None), a.udp_addrs()[0])
+        .unwrap();
+    let st = wait_for(Duration::from_secs(5), || {
+        Some(a.stats()).filter(|s| s.dropped_acl == 1)
+    })
+    .expect("UDP ACL");
     assert_eq!((st.xml_refused, a.counts().0), (1, 0));
     rt.block_on(a.shutdown());
 }
@@ -147,13 +224,22 @@ fn metadata_requests_are_answered_and_sent() {
     let _g = rt.enter();
     // A raw socket plays the aggregator: it receives the agent's packets and sends requests.
     let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-    peer.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    peer.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let mut c = AgentConfig::ephemeral();
     c.recv[0].spec.port = 0;
-    c.send = vec![SendSpec { dest: peer.local_addr().unwrap(), ttl: 1, mcast_if: None, bind: None }];
+    c.send = vec![SendSpec {
+        dest: peer.local_addr().unwrap(),
+        ttl: 1,
+        mcast_if: None,
+        bind: None,
+    }];
     c.host_metrics = false;
     let a = Agent::builder(c).spawn().unwrap();
-    let g = a.registry().gauge(MetricSpec::new("app_sessions").group("app").every(1, 3600)).unwrap();
+    let g = a
+        .registry()
+        .gauge(MetricSpec::new("app_sessions").group("app").every(1, 3600))
+        .unwrap();
     g.set(4.0);
     let mut seen = Vec::new();
     let mut buf = [0u8; 1500];
@@ -166,16 +252,36 @@ fn metadata_requests_are_answered_and_sent() {
         }
     };
     recv_ids(&mut seen, Duration::from_secs(3));
-    assert_eq!(seen.iter().filter(|&&i| i == 128).count(), 1, "metadata once at start: {seen:?}");
+    assert_eq!(
+        seen.iter().filter(|&&i| i == 128).count(),
+        1,
+        "metadata once at start: {seen:?}"
+    );
     // Ask for it again.
     let mut req = Vec::new();
-    xdr::encode(&Message::MetadataRequest { id: MetricId { host: "agg", name: "app_sessions", spoof: false } }, &mut req);
+    xdr::encode(
+        &Message::MetadataRequest {
+            id: MetricId {
+                host: "agg",
+                name: "app_sessions",
+                spoof: false,
+            },
+        },
+        &mut req,
+    );
     peer.send_to(&req, a.udp_addrs()[0]).unwrap();
     seen.clear();
     recv_ids(&mut seen, Duration::from_secs(3));
-    assert!(seen.contains(&128), "metadata re-sent after a request: {seen:?}");
+    assert!(
+        seen.contains(&128),
+        "metadata re-sent after a request: {seen:?}"
+    );
     // A value without metadata makes the agent send a request (136) on its send channels.
-    peer.send_to(&packet("other", "unknown_metric", false, Some(1.0)), a.udp_addrs()[0]).unwrap();
+    peer.send_to(
+        &packet("other", "unknown_metric", false, Some(1.0)),
+        a.udp_addrs()[0],
+    )
+    .unwrap();
     seen.clear();
     recv_ids(&mut seen, Duration::from_secs(2));
     assert!(seen.contains(&136), "{seen:?}");
@@ -190,19 +296,32 @@ fn a_restarted_unicast_aggregator_sees_every_metric_within_one_metadata_interval
     let agg = aggregator(port, |_| {});
     let mut c = AgentConfig::ephemeral();
     c.deaf = true;
-    c.send = vec![SendSpec { dest: SocketAddr::new(LO, port), ttl: 1, mcast_if: None, bind: None }];
+    c.send = vec![SendSpec {
+        dest: SocketAddr::new(LO, port),
+        ttl: 1,
+        mcast_if: None,
+        bind: None,
+    }];
     c.send_metadata_interval = 3;
     let node = Agent::builder(c).spawn().unwrap();
     let all = |a: &Agent| {
         let d = xml_of(a);
         d.clusters[0].hosts.first().map_or(0, |h| h.metrics.len())
     };
-    wait_for(Duration::from_secs(10), || (all(&agg) >= 35).then_some(())).expect("first aggregator");
+    wait_for(Duration::from_secs(10), || (all(&agg) >= 35).then_some(()))
+        .expect("first aggregator");
     rt.block_on(agg.shutdown());
     // The default groups send most metrics every 90-3600 s; metadata must not wait for that.
     let agg2 = aggregator(port, |_| {});
-    let n = wait_for(Duration::from_secs(8), || Some(all(&agg2)).filter(|n| *n >= 35));
-    assert_eq!(n, Some(35), "restarted aggregator shows {} metrics", all(&agg2));
+    let n = wait_for(Duration::from_secs(8), || {
+        Some(all(&agg2)).filter(|n| *n >= 35)
+    });
+    assert_eq!(
+        n,
+        Some(35),
+        "restarted aggregator shows {} metrics",
+        all(&agg2)
+    );
     rt.block_on(node.shutdown());
     rt.block_on(agg2.shutdown());
 }
@@ -214,7 +333,12 @@ fn embedded_relay_metrics_appear_with_their_group_and_a_slow_reader_blocks_nothi
     let port = free_udp_port();
     let mut c = AgentConfig::ephemeral();
     c.recv[0].spec.port = port;
-    c.send = vec![SendSpec { dest: SocketAddr::new(LO, port), ttl: 1, mcast_if: None, bind: None }];
+    c.send = vec![SendSpec {
+        dest: SocketAddr::new(LO, port),
+        ttl: 1,
+        mcast_if: None,
+        bind: None,
+    }];
     c.host_metrics = false;
     let a = Agent::builder(c).spawn().unwrap();
     let mut gauges = Vec::new();
@@ -226,10 +350,23 @@ fn embedded_relay_metrics_appear_with_their_group_and_a_slow_reader_blocks_nothi
     let idle = std::net::TcpStream::connect(a.xml_addrs()[0]).unwrap();
     let rooms = wait_for(Duration::from_secs(5), || {
         let d = xml_of(&a);
-        d.clusters[0].hosts.first()?.metrics.iter().find(|m| m.name == "relay_rooms").cloned()
+        d.clusters[0]
+            .hosts
+            .first()?
+            .metrics
+            .iter()
+            .find(|m| m.name == "relay_rooms")
+            .cloned()
     })
     .expect("relay_rooms in XML");
-    assert_eq!((rooms.val.as_str(), rooms.metric_type.as_str(), rooms.extra("GROUP")), ("3", "uint32", Some("relay")));
+    assert_eq!(
+        (
+            rooms.val.as_str(),
+            rooms.metric_type.as_str(),
+            rooms.extra("GROUP")
+        ),
+        ("3", "uint32", Some("relay"))
+    );
     drop(idle);
     rt.block_on(a.shutdown());
 }

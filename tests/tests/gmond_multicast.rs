@@ -17,22 +17,41 @@ fn run_in_netns(test: &str) {
     let out = Command::new("unshare")
         .args(["-n", "--"])
         .arg(exe)
-        .args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(INNER, "1")
         .output()
         .expect("unshare is available (util-linux) and we are root");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("1 passed"), "inner test failed:\n{text}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "inner test failed:\n{text}"
+    );
 }
 
 fn setup_loopback_multicast() {
-    assert_eq!(std::env::var(INNER).as_deref(), Ok("1"), "only inside the namespace");
+    assert_eq!(
+        std::env::var(INNER).as_deref(),
+        Ok("1"),
+        "only inside the namespace"
+    );
     for args in [
         &["link", "set", "lo", "up"][..],
         &["link", "set", "lo", "multicast", "on"],
         &["route", "add", "224.0.0.0/4", "dev", "lo"],
         // Linux loopback does not carry IPv6 multicast: a veth pair inside this namespace does.
-        &["link", "add", "veth0", "type", "veth", "peer", "name", "veth1"],
+        &[
+            "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
+        ],
         &["link", "set", "veth0", "up"],
         &["link", "set", "veth1", "up"],
         &["-6", "addr", "add", "fd00::1/64", "dev", "veth0", "nodad"],
@@ -48,13 +67,33 @@ fn mcast_agent(group: IpAddr, port: u16, any: IpAddr, cluster: &str) -> Agent {
     let mut c = AgentConfig::ephemeral();
     c.cluster.name = cluster.into();
     c.recv = vec![RecvChannel {
-        spec: RecvSpec { bind: any, port, mcast_join: Some(group), mcast_if: Some(iface.into()), buffer: 0 },
+        spec: RecvSpec {
+            bind: any,
+            port,
+            mcast_join: Some(group),
+            mcast_if: Some(iface.into()),
+            buffer: 0,
+        },
         acl: None,
         retry_bind: false,
     }];
-    let lo: IpAddr = if group.is_ipv4() { "127.0.0.1".parse().unwrap() } else { "::1".parse().unwrap() };
-    c.tcp = vec![TcpChannel { addr: SocketAddr::new(lo, 0), timeout: None, gzip: false, acl: None }];
-    c.send = vec![SendSpec { dest: SocketAddr::new(group, port), ttl: 1, mcast_if: Some(iface.into()), bind: None }];
+    let lo: IpAddr = if group.is_ipv4() {
+        "127.0.0.1".parse().unwrap()
+    } else {
+        "::1".parse().unwrap()
+    };
+    c.tcp = vec![TcpChannel {
+        addr: SocketAddr::new(lo, 0),
+        timeout: None,
+        gzip: false,
+        acl: None,
+    }];
+    c.send = vec![SendSpec {
+        dest: SocketAddr::new(group, port),
+        ttl: 1,
+        mcast_if: Some(iface.into()),
+        bind: None,
+    }];
     c.host_metrics = true;
     for g in &mut c.groups {
         g.collect_every = 1;

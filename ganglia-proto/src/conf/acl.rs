@@ -78,7 +78,11 @@ impl Acl {
         if self.access.is_empty() {
             return true;
         }
-        let action = self.access.iter().find(|r| r.matches(addr)).map_or(self.default, |r| r.action);
+        let action = self
+            .access
+            .iter()
+            .find(|r| r.matches(addr))
+            .map_or(self.default, |r| r.action);
         action == AclAction::Allow
     }
 }
@@ -110,8 +114,14 @@ fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
 /// Parse an ACL address: IPv4, IPv6, optionally in brackets.
 pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
     let s = s.trim();
-    let s = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
-    s.parse::<Ipv4Addr>().map(IpAddr::V4).ok().or_else(|| s.parse::<Ipv6Addr>().map(IpAddr::V6).ok())
+    let s = s
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(s);
+    s.parse::<Ipv4Addr>()
+        .map(IpAddr::V4)
+        .ok()
+        .or_else(|| s.parse::<Ipv6Addr>().map(IpAddr::V6).ok())
 }
 
 #[cfg(test)]
@@ -162,11 +172,20 @@ mod tests {
     fn defaults_and_edges() {
         assert!(Acl::default().allows(ip("1.2.3.4")));
         // No access entries: allowed whatever the default (Ganglia behaviour).
-        let deny_all = Acl { default: AclAction::Deny, access: vec![] };
+        let deny_all = Acl {
+            default: AclAction::Deny,
+            access: vec![],
+        };
         assert!(deny_all.allows(ip("1.2.3.4")));
-        let zero = Acl { default: AclAction::Deny, access: vec![rule("0.0.0.0", 0, AclAction::Allow)] };
+        let zero = Acl {
+            default: AclAction::Deny,
+            access: vec![rule("0.0.0.0", 0, AclAction::Allow)],
+        };
         assert!(zero.allows(ip("203.0.113.9")));
-        assert!(!zero.allows(ip("2001:db8::1")), "an IPv4 rule never matches IPv6");
+        assert!(
+            !zero.allows(ip("2001:db8::1")),
+            "an IPv4 rule never matches IPv6"
+        );
         let mapped = rule("::ffff:10.0.0.0", 104, AclAction::Allow);
         assert_eq!(mapped.ip, ip("10.0.0.0"));
         assert_eq!(mapped.mask, 8);

@@ -13,7 +13,7 @@
 //! Comments: `#` and `//` to end of line, `/* ... */`. Names are case-insensitive (the
 //! schema layer lower-cases them).
 
-use super::{expand_include, shorten, ConfError, ConfErrorKind, FileSource, IncludeStack, Pos};
+use super::{ConfError, ConfErrorKind, FileSource, IncludeStack, Pos, expand_include, shorten};
 use std::sync::Arc;
 
 /// How deep sections may nest inside one file (gmond's schema needs 4).
@@ -86,12 +86,21 @@ struct Lexer<'a> {
 }
 
 fn is_word_char(c: char) -> bool {
-    !c.is_whitespace() && !matches!(c, '=' | '{' | '}' | '(' | ')' | '"' | '\'' | ',' | ';' | '#')
+    !c.is_whitespace()
+        && !matches!(
+            c,
+            '=' | '{' | '}' | '(' | ')' | '"' | '\'' | ',' | ';' | '#'
+        )
 }
 
 impl<'a> Lexer<'a> {
     fn new(text: &'a str, file: Arc<str>) -> Lexer<'a> {
-        Lexer { chars: text.chars().peekable(), line: 1, col: 1, file }
+        Lexer {
+            chars: text.chars().peekable(),
+            line: 1,
+            col: 1,
+            file,
+        }
     }
 
     fn pos(&self) -> Pos {
@@ -132,7 +141,10 @@ impl<'a> Lexer<'a> {
                     loop {
                         match self.bump() {
                             None => {
-                                return Err(ConfError::at(&start, ConfErrorKind::UnterminatedComment))
+                                return Err(ConfError::at(
+                                    &start,
+                                    ConfErrorKind::UnterminatedComment,
+                                ));
                             }
                             Some('/') if prev == '*' => break,
                             Some(c) => prev = c,
@@ -156,7 +168,9 @@ impl<'a> Lexer<'a> {
     fn next(&mut self) -> Result<(Tok, Pos), ConfError> {
         self.skip()?;
         let pos = self.pos();
-        let Some(&c) = self.chars.peek() else { return Ok((Tok::Eof, pos)) };
+        let Some(&c) = self.chars.peek() else {
+            return Ok((Tok::Eof, pos));
+        };
         let simple = match c {
             '{' => Some(Tok::LBrace),
             '}' => Some(Tok::RBrace),
@@ -284,7 +298,11 @@ pub(crate) struct Parser<'f> {
 
 impl<'f> Parser<'f> {
     pub(crate) fn new(fs: &'f dyn FileSource) -> Parser<'f> {
-        Parser { fs, includes: IncludeStack::default(), files: Vec::new() }
+        Parser {
+            fs,
+            includes: IncludeStack::default(),
+            files: Vec::new(),
+        }
     }
 
     /// Parse a whole file's text into its top-level items (includes expanded).
@@ -329,7 +347,7 @@ impl<'f> Parser<'f> {
                                 col: p.col,
                             },
                         )),
-                    }
+                    };
                 }
                 Tok::RBrace if open.is_some() => return Ok(()),
                 Tok::Word(w) if !w.is_empty() => w,
@@ -342,8 +360,16 @@ impl<'f> Parser<'f> {
                 Tok::Eq => {
                     let (v, vpos) = lx.next()?;
                     let val = match v {
-                        Tok::Word(t) => Val { text: t, quoted: false, pos: vpos },
-                        Tok::Quoted(t) => Val { text: t, quoted: true, pos: vpos },
+                        Tok::Word(t) => Val {
+                            text: t,
+                            quoted: false,
+                            pos: vpos,
+                        },
+                        Tok::Quoted(t) => Val {
+                            text: t,
+                            quoted: true,
+                            pos: vpos,
+                        },
                         Tok::LBrace => {
                             return Err(ConfError::at(
                                 &vpos,
@@ -351,16 +377,24 @@ impl<'f> Parser<'f> {
                                     name,
                                     message: "takes a single value, not a list".into(),
                                 },
-                            ))
+                            ));
                         }
                         other => return Err(unexpected(&vpos, &other, "a value")),
                     };
-                    out.push(Node { name, pos, kind: NodeKind::Opt(val) });
+                    out.push(Node {
+                        name,
+                        pos,
+                        kind: NodeKind::Opt(val),
+                    });
                 }
                 Tok::LBrace => {
                     let mut body = Vec::new();
                     self.body(lx, &mut body, Some((&name, &pos)), depth + 1)?;
-                    out.push(Node { name, pos, kind: NodeKind::Section { title: None, body } });
+                    out.push(Node {
+                        name,
+                        pos,
+                        kind: NodeKind::Section { title: None, body },
+                    });
                 }
                 tok @ (Tok::Word(_) | Tok::Quoted(_)) => {
                     let (text, quoted) = match tok {
@@ -368,17 +402,28 @@ impl<'f> Parser<'f> {
                         Tok::Word(t) => (t, false),
                         _ => (String::new(), false),
                     };
-                    let title = Val { text, quoted, pos: tpos };
+                    let title = Val {
+                        text,
+                        quoted,
+                        pos: tpos,
+                    };
                     let (b, bpos) = lx.next()?;
                     if b != Tok::LBrace {
-                        return Err(unexpected(&bpos, &b, &format!("'{{' after '{name} {}'", shorten(&title.text))));
+                        return Err(unexpected(
+                            &bpos,
+                            &b,
+                            &format!("'{{' after '{name} {}'", shorten(&title.text)),
+                        ));
                     }
                     let mut body = Vec::new();
                     self.body(lx, &mut body, Some((&name, &pos)), depth + 1)?;
                     out.push(Node {
                         name,
                         pos,
-                        kind: NodeKind::Section { title: Some(title), body },
+                        kind: NodeKind::Section {
+                            title: Some(title),
+                            body,
+                        },
                     });
                 }
                 Tok::LParen => {
@@ -386,13 +431,20 @@ impl<'f> Parser<'f> {
                     if !name.eq_ignore_ascii_case("include") {
                         return Err(ConfError::at(
                             &pos,
-                            ConfErrorKind::UnknownOption { name, section: "functions".into() },
+                            ConfErrorKind::UnknownOption {
+                                name,
+                                section: "functions".into(),
+                            },
                         ));
                     }
                     self.include(&args, &pos, out)?;
                 }
                 other => {
-                    return Err(unexpected(&tpos, &other, &format!("'=' or '{{' after '{}'", shorten(&name))))
+                    return Err(unexpected(
+                        &tpos,
+                        &other,
+                        &format!("'=' or '{{' after '{}'", shorten(&name)),
+                    ));
                 }
             }
         }
@@ -422,8 +474,16 @@ fn func_args(lx: &mut Lexer<'_>) -> Result<Vec<Val>, ConfError> {
         let (t, p) = lx.next()?;
         match t {
             Tok::RParen if args.is_empty() => return Ok(args),
-            Tok::Word(s) => args.push(Val { text: s, quoted: false, pos: p }),
-            Tok::Quoted(s) => args.push(Val { text: s, quoted: true, pos: p }),
+            Tok::Word(s) => args.push(Val {
+                text: s,
+                quoted: false,
+                pos: p,
+            }),
+            Tok::Quoted(s) => args.push(Val {
+                text: s,
+                quoted: true,
+                pos: p,
+            }),
             other => return Err(unexpected(&p, &other, "a function argument")),
         }
         let (t, p) = lx.next()?;
@@ -438,6 +498,9 @@ fn func_args(lx: &mut Lexer<'_>) -> Result<Vec<Val>, ConfError> {
 fn unexpected(pos: &Pos, tok: &Tok, expected: &str) -> ConfError {
     ConfError::at(
         pos,
-        ConfErrorKind::Unexpected { found: tok.describe(), expected: expected.to_owned() },
+        ConfErrorKind::Unexpected {
+            found: tok.describe(),
+            expected: expected.to_owned(),
+        },
     )
 }

@@ -11,7 +11,7 @@
 //! - No limit on the number of arguments (dotconf's 16-token cap is not reproduced) nor on
 //!   the line length.
 
-use super::{expand_include, ConfError, ConfErrorKind, FileSource, IncludeStack, Pos};
+use super::{ConfError, ConfErrorKind, FileSource, IncludeStack, Pos, expand_include};
 use std::sync::Arc;
 
 /// An argument as written (quotes and escapes resolved) and where it starts.
@@ -40,7 +40,12 @@ pub(crate) struct Reader<'f> {
 
 impl<'f> Reader<'f> {
     pub(crate) fn new(fs: &'f dyn FileSource) -> Reader<'f> {
-        Reader { fs, includes: IncludeStack::default(), include_path: None, files: Vec::new() }
+        Reader {
+            fs,
+            includes: IncludeStack::default(),
+            include_path: None,
+            files: Vec::new(),
+        }
     }
 
     /// All directives of `text` (named `name`), includes expanded, in order.
@@ -58,10 +63,17 @@ impl<'f> Reader<'f> {
         r
     }
 
-    fn read_inner(&mut self, text: &str, name: &str, out: &mut Vec<Directive>) -> Result<(), ConfError> {
+    fn read_inner(
+        &mut self,
+        text: &str,
+        name: &str,
+        out: &mut Vec<Directive>,
+    ) -> Result<(), ConfError> {
         let file: Arc<str> = Arc::from(name);
         for line in logical_lines(text) {
-            let Some(d) = tokenize(&line, &file)? else { continue };
+            let Some(d) = tokenize(&line, &file)? else {
+                continue;
+            };
             if d.name.eq_ignore_ascii_case("include") {
                 self.include(&d, out)?;
             } else if d.name.eq_ignore_ascii_case("includepath") {
@@ -81,7 +93,9 @@ impl<'f> Reader<'f> {
             return Err(one_arg(d));
         };
         let path = match &self.include_path {
-            Some(dir) if !arg.text.starts_with('/') => format!("{}/{}", dir.trim_end_matches('/'), arg.text),
+            Some(dir) if !arg.text.starts_with('/') => {
+                format!("{}/{}", dir.trim_end_matches('/'), arg.text)
+            }
             _ => arg.text.clone(),
         };
         for (p, text) in expand_include(self.fs, &path, &arg.pos)? {
@@ -157,7 +171,10 @@ fn tokenize(line: &Line, file: &Arc<str>) -> Result<Option<Directive>, ConfError
             match c {
                 c if c.is_whitespace() => break,
                 '#' => {
-                    words.push(Arg { text: std::mem::take(&mut w), pos });
+                    words.push(Arg {
+                        text: std::mem::take(&mut w),
+                        pos,
+                    });
                     break 'outer;
                 }
                 '\\' => {
@@ -198,7 +215,11 @@ fn tokenize(line: &Line, file: &Arc<str>) -> Result<Option<Directive>, ConfError
         words.push(Arg { text: w, pos });
     }
     let mut it = words.into_iter();
-    Ok(it.next().map(|first| Directive { name: first.text, pos: first.pos, args: it.collect() }))
+    Ok(it.next().map(|first| Directive {
+        name: first.text,
+        pos: first.pos,
+        args: it.collect(),
+    }))
 }
 
 #[cfg(test)]
@@ -211,11 +232,17 @@ mod tests {
         let mut r = Reader::new(&fs);
         let mut out = Vec::new();
         r.read(text, "t.conf", None, &mut out)?;
-        Ok(out.into_iter().map(|d| (d.name, d.args.into_iter().map(|a| a.text).collect())).collect())
+        Ok(out
+            .into_iter()
+            .map(|d| (d.name, d.args.into_iter().map(|a| a.text).collect()))
+            .collect())
     }
 
     fn d(name: &str, args: &[&str]) -> (String, Vec<String>) {
-        (name.to_owned(), args.iter().map(|s| (*s).to_owned()).collect())
+        (
+            name.to_owned(),
+            args.iter().map(|s| (*s).to_owned()).collect(),
+        )
     }
 
     #[test]
@@ -249,7 +276,10 @@ mod tests {
         let e = directives("ok 1\ngridname \"abc").unwrap_err();
         assert_eq!(e.to_string(), "t.conf:2:10: unterminated string");
         let e = directives("Include").unwrap_err();
-        assert_eq!(e.to_string(), "t.conf:1:1: option 'Include': takes exactly one argument, got 0");
+        assert_eq!(
+            e.to_string(),
+            "t.conf:1:1: option 'Include': takes exactly one argument, got 0"
+        );
     }
 
     #[test]
@@ -260,12 +290,28 @@ mod tests {
             .with("/etc/g/x.conf", "x 0");
         let mut r = Reader::new(&fs);
         let mut out = Vec::new();
-        r.read("INCLUDE \"/etc/g/conf.d/*.conf\"\nIncludePath /etc/g\ninclude x.conf\nlast", "main", None, &mut out)
-            .unwrap();
+        r.read(
+            "INCLUDE \"/etc/g/conf.d/*.conf\"\nIncludePath /etc/g\ninclude x.conf\nlast",
+            "main",
+            None,
+            &mut out,
+        )
+        .unwrap();
         let names: Vec<_> = out.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "x", "last"]);
-        assert_eq!(r.files, ["main", "/etc/g/conf.d/a.conf", "/etc/g/conf.d/b.conf", "/etc/g/x.conf"]);
+        assert_eq!(
+            r.files,
+            [
+                "main",
+                "/etc/g/conf.d/a.conf",
+                "/etc/g/conf.d/b.conf",
+                "/etc/g/x.conf"
+            ]
+        );
         let e = directives("Include /missing.conf").unwrap_err();
-        assert_eq!(e.to_string(), "t.conf:1:9: invalid include path \"/missing.conf\"");
+        assert_eq!(
+            e.to_string(),
+            "t.conf:1:9: invalid include path \"/missing.conf\""
+        );
     }
 }

@@ -17,7 +17,11 @@ pub struct Pos {
 impl Pos {
     /// A position in `file`.
     pub fn new(file: &Arc<str>, line: u32, col: u32) -> Pos {
-        Pos { file: Arc::clone(file), line, col }
+        Pos {
+            file: Arc::clone(file),
+            line,
+            col,
+        }
     }
 }
 
@@ -49,7 +53,10 @@ impl fmt::Display for ConfError {
 impl ConfError {
     /// An error at `pos`.
     pub fn at(pos: &Pos, kind: ConfErrorKind) -> ConfError {
-        ConfError { pos: Some(pos.clone()), kind }
+        ConfError {
+            pos: Some(pos.clone()),
+            kind,
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 //! - Scalar options given more than one argument are errors (Ganglia silently used the
 //!   first, so `gridname My Grid` became "My").
 
-use super::acl::{parse_ip, AccessRule, AclAction};
+use super::acl::{AccessRule, AclAction, parse_ip};
 use super::dotconf::{Arg, Directive, Reader};
 use super::values::{self, bad, invalid};
 use super::{ConfError, ConfErrorKind, FileSource, StdFs};
@@ -23,7 +23,11 @@ pub const DEFAULT_DATA_SOURCE_PORT: u16 = 8649;
 /// Most RRAs a `RRAs` directive may list.
 pub const MAX_RRAS: usize = 32;
 /// The default RRAs (`conf.c.in` set_defaults).
-pub const DEFAULT_RRAS: [&str; 3] = ["RRA:AVERAGE:0.5:1:5856", "RRA:AVERAGE:0.5:4:20160", "RRA:AVERAGE:0.5:40:52704"];
+pub const DEFAULT_RRAS: [&str; 3] = [
+    "RRA:AVERAGE:0.5:1:5856",
+    "RRA:AVERAGE:0.5:4:20160",
+    "RRA:AVERAGE:0.5:40:52704",
+];
 
 /// The whole gmetad.conf. [`Default`] is Ganglia's built-in defaults (with no data source;
 /// see [`GmetadConfig::validate`]).
@@ -157,7 +161,9 @@ impl GmetadConfig {
         if self.data_sources.is_empty() {
             return Err(ConfError {
                 pos: None,
-                kind: ConfErrorKind::Validation("gmetad.conf needs at least one data_source".into()),
+                kind: ConfErrorKind::Validation(
+                    "gmetad.conf needs at least one data_source".into(),
+                ),
             });
         }
         Ok(())
@@ -250,7 +256,9 @@ impl TrustedHost {
     /// Whether `peer` is this address or inside this network (names never match).
     pub fn matches(&self, peer: IpAddr) -> bool {
         match self {
-            TrustedHost::Net { addr, prefix } => AccessRule::new(*addr, *prefix, AclAction::Allow).matches(peer),
+            TrustedHost::Net { addr, prefix } => {
+                AccessRule::new(*addr, *prefix, AclAction::Allow).matches(peer)
+            }
             TrustedHost::Name(_) => false,
         }
     }
@@ -267,7 +275,11 @@ pub enum Protocol {
 
 /// Parse gmetad.conf text. `name` is used in error positions and as the file's identity for
 /// include-cycle detection; includes are read through `fs`.
-pub fn parse_gmetad_str(text: &str, name: &str, fs: &dyn FileSource) -> Result<GmetadConfig, ConfError> {
+pub fn parse_gmetad_str(
+    text: &str,
+    name: &str,
+    fs: &dyn FileSource,
+) -> Result<GmetadConfig, ConfError> {
     let mut reader = Reader::new(fs);
     let mut directives = Vec::new();
     reader.read(text, name, None, &mut directives)?;
@@ -292,11 +304,20 @@ pub fn parse_gmetad_file(path: &str) -> Result<GmetadConfig, ConfError> {
 fn one<'d>(d: &'d Directive, key: &str) -> Result<&'d Arg, ConfError> {
     match d.args.as_slice() {
         [a] => Ok(a),
-        [] => Err(ConfError::at(&d.pos, ConfErrorKind::MissingArgument { option: key.to_owned(), needs: "an argument" })),
+        [] => Err(ConfError::at(
+            &d.pos,
+            ConfErrorKind::MissingArgument {
+                option: key.to_owned(),
+                needs: "an argument",
+            },
+        )),
         [_, extra, ..] => Err(invalid(
             &extra.pos,
             key,
-            format!("takes one argument, got {} (quote values that contain blanks)", d.args.len()),
+            format!(
+                "takes one argument, got {} (quote values that contain blanks)",
+                d.args.len()
+            ),
         )),
     }
 }
@@ -307,7 +328,13 @@ fn text(d: &Directive, key: &str) -> Result<String, ConfError> {
 
 fn list(d: &Directive, key: &str) -> Result<Vec<String>, ConfError> {
     if d.args.is_empty() {
-        return Err(ConfError::at(&d.pos, ConfErrorKind::MissingArgument { option: key.to_owned(), needs: "at least one argument" }));
+        return Err(ConfError::at(
+            &d.pos,
+            ConfErrorKind::MissingArgument {
+                option: key.to_owned(),
+                needs: "at least one argument",
+            },
+        ));
     }
     Ok(d.args.iter().map(|a| a.text.clone()).collect())
 }
@@ -325,7 +352,9 @@ fn port(d: &Directive, key: &str) -> Result<u16, ConfError> {
 /// dotconf ARG_TOGGLE: true if it starts with Y, y or 1, or is "on" / "true".
 fn toggle(d: &Directive, key: &str) -> Result<bool, ConfError> {
     let t = one(d, key)?.text.trim();
-    Ok(t.starts_with(['Y', 'y', '1']) || t.eq_ignore_ascii_case("on") || t.eq_ignore_ascii_case("true"))
+    Ok(t.starts_with(['Y', 'y', '1'])
+        || t.eq_ignore_ascii_case("on")
+        || t.eq_ignore_ascii_case("true"))
 }
 
 /// An INT option used as a flag: any integer (non-zero = on) or a boolean word.
@@ -334,7 +363,14 @@ fn flag(d: &Directive, key: &str) -> Result<bool, ConfError> {
     if let Some(n) = values::parse_c_int(&a.text) {
         return Ok(n != 0);
     }
-    values::parse_confuse_bool(&a.text).ok_or_else(|| bad(&a.pos, key, "on/off, yes/no, true/false or an integer", &a.text))
+    values::parse_confuse_bool(&a.text).ok_or_else(|| {
+        bad(
+            &a.pos,
+            key,
+            "on/off, yes/no, true/false or an integer",
+            &a.text,
+        )
+    })
 }
 
 /// A STR option where only "off" disables (Ganglia's scalable / write_rrds).
@@ -368,11 +404,23 @@ fn apply(c: &mut GmetadConfig, d: &Directive) -> Result<(), ConfError> {
         "authority" => c.authority = Some(text(d, n)?),
         "trusted_hosts" => {
             if d.args.is_empty() {
-                return Err(ConfError::at(&d.pos, ConfErrorKind::MissingArgument { option: n.to_owned(), needs: "at least one host" }));
+                return Err(ConfError::at(
+                    &d.pos,
+                    ConfErrorKind::MissingArgument {
+                        option: n.to_owned(),
+                        needs: "at least one host",
+                    },
+                ));
             }
             for a in &d.args {
-                let t = TrustedHost::parse(&a.text)
-                    .ok_or_else(|| bad(&a.pos, n, "an address, a network (a.b.c.d/len) or a host name", &a.text))?;
+                let t = TrustedHost::parse(&a.text).ok_or_else(|| {
+                    bad(
+                        &a.pos,
+                        n,
+                        "an address, a network (a.b.c.d/len) or a host name",
+                        &a.text,
+                    )
+                })?;
                 c.trusted_hosts.push(t);
             }
         }
@@ -399,7 +447,11 @@ fn apply(c: &mut GmetadConfig, d: &Directive) -> Result<(), ConfError> {
         "rras" => {
             let l = list(d, n)?;
             if l.len() > MAX_RRAS {
-                return Err(invalid(&d.pos, n, format!("at most {MAX_RRAS} RRAs, got {}", l.len())));
+                return Err(invalid(
+                    &d.pos,
+                    n,
+                    format!("at most {MAX_RRAS} RRAs, got {}", l.len()),
+                ));
             }
             c.rras = l;
         }
@@ -422,8 +474,11 @@ fn apply(c: &mut GmetadConfig, d: &Directive) -> Result<(), ConfError> {
         _ => {
             return Err(ConfError::at(
                 &d.pos,
-                ConfErrorKind::UnknownOption { name: d.name.clone(), section: "top level".into() },
-            ))
+                ConfErrorKind::UnknownOption {
+                    name: d.name.clone(),
+                    section: "top level".into(),
+                },
+            ));
         }
     }
     Ok(())
@@ -432,27 +487,66 @@ fn apply(c: &mut GmetadConfig, d: &Directive) -> Result<(), ConfError> {
 fn data_source(d: &Directive) -> Result<DataSource, ConfError> {
     const K: &str = "data_source";
     let Some((name, rest)) = d.args.split_first() else {
-        return Err(ConfError::at(&d.pos, ConfErrorKind::MissingArgument { option: K.into(), needs: "a name and at least one address" }));
+        return Err(ConfError::at(
+            &d.pos,
+            ConfErrorKind::MissingArgument {
+                option: K.into(),
+                needs: "a name and at least one address",
+            },
+        ));
     };
     let mut step = DEFAULT_STEP;
     let mut addrs = rest;
     if let Some((first, tail)) = rest.split_first() {
         if !first.text.is_empty() && first.text.bytes().all(|b| b.is_ascii_digit()) {
-            step = first.text.parse::<u32>().ok().filter(|s| *s > 0).ok_or_else(|| {
-                invalid(&first.pos, K, format!("polling interval of '{}' must be between 1 and {}", name.text, u32::MAX))
-            })?;
+            step = first
+                .text
+                .parse::<u32>()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| {
+                    invalid(
+                        &first.pos,
+                        K,
+                        format!(
+                            "polling interval of '{}' must be between 1 and {}",
+                            name.text,
+                            u32::MAX
+                        ),
+                    )
+                })?;
             addrs = tail;
         }
     }
     if addrs.is_empty() {
-        return Err(ConfError::at(&d.pos, ConfErrorKind::MissingArgument { option: K.into(), needs: "a name and at least one address" }));
+        return Err(ConfError::at(
+            &d.pos,
+            ConfErrorKind::MissingArgument {
+                option: K.into(),
+                needs: "a name and at least one address",
+            },
+        ));
     }
-    let addresses = addrs.iter().map(source_addr).collect::<Result<Vec<_>, _>>()?;
-    Ok(DataSource { name: name.text.clone(), step, addresses })
+    let addresses = addrs
+        .iter()
+        .map(source_addr)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(DataSource {
+        name: name.text.clone(),
+        step,
+        addresses,
+    })
 }
 
 fn source_addr(a: &Arg) -> Result<SourceAddr, ConfError> {
-    let err = || bad(&a.pos, "data_source", "an address host[:port] or [ipv6]:port", &a.text);
+    let err = || {
+        bad(
+            &a.pos,
+            "data_source",
+            "an address host[:port] or [ipv6]:port",
+            &a.text,
+        )
+    };
     let t = a.text.trim();
     let (host, port) = if let Some(r) = t.strip_prefix('[') {
         let (h, after) = r.split_once(']').ok_or_else(err)?;
@@ -464,7 +558,10 @@ fn source_addr(a: &Arg) -> Result<SourceAddr, ConfError> {
     } else {
         match t.matches(':').count() {
             0 => (t, None),
-            1 => t.split_once(':').map(|(h, p)| (h, Some(p))).ok_or_else(err)?,
+            1 => t
+                .split_once(':')
+                .map(|(h, p)| (h, Some(p)))
+                .ok_or_else(err)?,
             _ if t.parse::<Ipv6Addr>().is_ok() => (t, None),
             _ => return Err(err()),
         }
@@ -476,7 +573,10 @@ fn source_addr(a: &Arg) -> Result<SourceAddr, ConfError> {
         None => DEFAULT_DATA_SOURCE_PORT,
         Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(err)?,
     };
-    Ok(SourceAddr { host: host.to_owned(), port })
+    Ok(SourceAddr {
+        host: host.to_owned(),
+        port,
+    })
 }
 
 #[cfg(test)]

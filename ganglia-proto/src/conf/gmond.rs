@@ -122,7 +122,12 @@ pub struct Cluster {
 impl Default for Cluster {
     fn default() -> Cluster {
         let u = || "unspecified".to_owned();
-        Cluster { name: u(), owner: u(), latlong: u(), url: u() }
+        Cluster {
+            name: u(),
+            owner: u(),
+            latlong: u(),
+            url: u(),
+        }
     }
 }
 
@@ -135,7 +140,9 @@ pub struct Host {
 
 impl Default for Host {
     fn default() -> Host {
-        Host { location: "unspecified".into() }
+        Host {
+            location: "unspecified".into(),
+        }
     }
 }
 
@@ -239,7 +246,12 @@ pub struct CollectionGroup {
 
 impl Default for CollectionGroup {
     fn default() -> CollectionGroup {
-        CollectionGroup { collect_once: false, collect_every: 60, time_threshold: 3600, metrics: Vec::new() }
+        CollectionGroup {
+            collect_once: false,
+            collect_every: 60,
+            time_threshold: 3600,
+            metrics: Vec::new(),
+        }
     }
 }
 
@@ -275,7 +287,14 @@ pub struct Module {
 
 impl Default for Module {
     fn default() -> Module {
-        Module { name: None, language: None, enabled: true, path: None, params: None, param: Vec::new() }
+        Module {
+            name: None,
+            language: None,
+            enabled: true,
+            path: None,
+            params: None,
+            param: Vec::new(),
+        }
     }
 }
 
@@ -326,7 +345,11 @@ impl Default for Sflow {
 
 /// Parse gmond.conf text. `name` is used in error positions and as the file's identity for
 /// include-cycle detection; includes are read through `fs`.
-pub fn parse_gmond_str(text: &str, name: &str, fs: &dyn FileSource) -> Result<GmondConfig, ConfError> {
+pub fn parse_gmond_str(
+    text: &str,
+    name: &str,
+    fs: &dyn FileSource,
+) -> Result<GmondConfig, ConfError> {
     let mut parser = Parser::new(fs);
     let nodes = parser.parse_file(text, name, None)?;
     let mut cfg = GmondConfig::default();
@@ -348,7 +371,10 @@ impl StdFs {
     pub(crate) fn read_for_parse(&self, path: &str) -> Result<String, ConfError> {
         super::FileSource::read(self, path).map_err(|e| ConfError {
             pos: None,
-            kind: ConfErrorKind::Io { path: path.to_owned(), message: e.to_string() },
+            kind: ConfErrorKind::Io {
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
         })
     }
 }
@@ -383,7 +409,13 @@ impl Ctx<'_> {
 }
 
 fn misuse(node: &Node, message: &str) -> ConfError {
-    ConfError::at(&node.pos, ConfErrorKind::Misuse { name: node.name.clone(), message: message.to_owned() })
+    ConfError::at(
+        &node.pos,
+        ConfErrorKind::Misuse {
+            name: node.name.clone(),
+            message: message.to_owned(),
+        },
+    )
 }
 
 /// The value of an option node (error if it is a section).
@@ -398,7 +430,9 @@ fn val(node: &Node) -> Result<&Val, ConfError> {
 fn body(node: &Node) -> Result<&[Node], ConfError> {
     match &node.kind {
         NodeKind::Section { title: None, body } => Ok(body),
-        NodeKind::Section { title: Some(_), .. } => Err(misuse(node, "is a section without a title")),
+        NodeKind::Section { title: Some(_), .. } => {
+            Err(misuse(node, "is a section without a title"))
+        }
         NodeKind::Opt(_) => Err(misuse(node, "is a section: write `name { ... }`")),
     }
 }
@@ -435,7 +469,9 @@ fn port(node: &Node) -> Result<Option<u16>, ConfError> {
     if n < 0 {
         return Ok(None);
     }
-    u16::try_from(n).map(Some).map_err(|_| bad(&node.pos, &key(node), values::EXPECT_PORT, &v.text))
+    u16::try_from(n)
+        .map(Some)
+        .map_err(|_| bad(&node.pos, &key(node), values::EXPECT_PORT, &v.text))
 }
 
 fn family(node: &Node) -> Result<Family, ConfError> {
@@ -443,7 +479,12 @@ fn family(node: &Node) -> Result<Family, ConfError> {
     match v.text.to_ascii_lowercase().as_str() {
         "inet4" => Ok(Family::Inet4),
         "inet6" => Ok(Family::Inet6),
-        _ => Err(bad(&node.pos, &key(node), "\"inet4\" or \"inet6\"", &v.text)),
+        _ => Err(bad(
+            &node.pos,
+            &key(node),
+            "\"inet4\" or \"inet6\"",
+            &v.text,
+        )),
     }
 }
 
@@ -453,8 +494,12 @@ fn family(node: &Node) -> Result<Family, ConfError> {
 fn top_level(cfg: &mut GmondConfig, node: &Node) -> Result<(), ConfError> {
     let ctx = Ctx("");
     match key(node).as_str() {
-        "globals" => body(node)?.iter().try_for_each(|n| globals(&mut cfg.globals, n)),
-        "cluster" => body(node)?.iter().try_for_each(|n| cluster(&mut cfg.cluster, n)),
+        "globals" => body(node)?
+            .iter()
+            .try_for_each(|n| globals(&mut cfg.globals, n)),
+        "cluster" => body(node)?
+            .iter()
+            .try_for_each(|n| cluster(&mut cfg.cluster, n)),
         "host" => {
             for n in body(node)? {
                 match key(n).as_str() {
@@ -526,7 +571,9 @@ fn top_level(cfg: &mut GmondConfig, node: &Node) -> Result<(), ConfError> {
             }
             Ok(())
         }
-        "sflow" => body(node)?.iter().try_for_each(|n| sflow(&mut cfg.sflow, n)),
+        "sflow" => body(node)?
+            .iter()
+            .try_for_each(|n| sflow(&mut cfg.sflow, n)),
         _ => Err(ctx.unknown(node)),
     }
 }
@@ -567,7 +614,10 @@ fn cluster(c: &mut Cluster, n: &Node) -> Result<(), ConfError> {
 }
 
 fn udp_send(section: &Node, nodes: &[Node]) -> Result<UdpSendChannel, ConfError> {
-    let mut ch = UdpSendChannel { ttl: 1, ..UdpSendChannel::default() };
+    let mut ch = UdpSendChannel {
+        ttl: 1,
+        ..UdpSendChannel::default()
+    };
     for n in nodes {
         match key(n).as_str() {
             "mcast_join" => ch.mcast_join = os(n)?,
@@ -616,7 +666,10 @@ fn access(node: &Node) -> Result<AccessRule, ConfError> {
         match key(n).as_str() {
             "ip" => {
                 let v = val(n)?;
-                ip = Some(super::acl::parse_ip(&v.text).ok_or_else(|| bad(&n.pos, "ip", values::EXPECT_IP, &v.text))?);
+                ip = Some(
+                    super::acl::parse_ip(&v.text)
+                        .ok_or_else(|| bad(&n.pos, "ip", values::EXPECT_IP, &v.text))?,
+                );
             }
             "mask" => mask = Some((n.pos.clone(), values::int(&n.pos, "mask", &val(n)?.text)?)),
             "action" => {
@@ -634,11 +687,19 @@ fn access(node: &Node) -> Result<AccessRule, ConfError> {
     let mask = match mask {
         None => max,
         Some((pos, m)) if !(0..=max).contains(&m) => {
-            return Err(invalid(&pos, "mask", format!("prefix length {m} is out of range 0-{max}")))
+            return Err(invalid(
+                &pos,
+                "mask",
+                format!("prefix length {m} is out of range 0-{max}"),
+            ));
         }
         Some((_, m)) => m,
     };
-    Ok(AccessRule::new(ip, u8::try_from(mask).unwrap_or(128), action))
+    Ok(AccessRule::new(
+        ip,
+        u8::try_from(mask).unwrap_or(128),
+        action,
+    ))
 }
 
 fn collection_group(nodes: &[Node]) -> Result<CollectionGroup, ConfError> {
@@ -680,17 +741,31 @@ fn module(nodes: &[Node]) -> Result<Module, ConfError> {
             "path" => m.path = os(n)?,
             "params" => m.params = os(n)?,
             "param" => {
-                let NodeKind::Section { title: Some(title), body } = &n.kind else {
-                    return Err(misuse(n, "needs a title: write `param NAME { value = ... }`"));
+                let NodeKind::Section {
+                    title: Some(title),
+                    body,
+                } = &n.kind
+                else {
+                    return Err(misuse(
+                        n,
+                        "needs a title: write `param NAME { value = ... }`",
+                    ));
                 };
-                let mut p = ModuleParam { name: title.text.clone(), value: None };
+                let mut p = ModuleParam {
+                    name: title.text.clone(),
+                    value: None,
+                };
                 for o in body {
                     match key(o).as_str() {
                         "value" => p.value = os(o)?,
                         _ => return Err(Ctx("param").unknown(o)),
                     }
                 }
-                match m.param.iter_mut().find(|q| q.name.eq_ignore_ascii_case(&p.name)) {
+                match m
+                    .param
+                    .iter_mut()
+                    .find(|q| q.name.eq_ignore_ascii_case(&p.name))
+                {
                     Some(q) => *q = p,
                     None => m.param.push(p),
                 }

@@ -151,7 +151,12 @@ impl FileSource for MemFs {
         let pat = glob::Pattern::new(pattern)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let opts = glob_options();
-        Ok(self.files.keys().filter(|k| pat.matches_with(k, opts)).cloned().collect())
+        Ok(self
+            .files
+            .keys()
+            .filter(|k| pat.matches_with(k, opts))
+            .cloned()
+            .collect())
     }
 }
 
@@ -168,24 +173,42 @@ pub(crate) fn expand_include(
         Ok(text) => return Ok(vec![(path.to_owned(), text)]),
         Err(e) if e.kind() != io::ErrorKind::NotFound || !has_wildcard(path) => {
             if e.kind() == io::ErrorKind::NotFound {
-                return Err(ConfError::at(pos, ConfErrorKind::InvalidIncludePath(path.to_owned())));
+                return Err(ConfError::at(
+                    pos,
+                    ConfErrorKind::InvalidIncludePath(path.to_owned()),
+                ));
             }
             return Err(ConfError::at(
                 pos,
-                ConfErrorKind::Io { path: path.to_owned(), message: e.to_string() },
+                ConfErrorKind::Io {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                },
             ));
         }
         Err(_) => {}
     }
     let mut matches = fs.glob(path).map_err(|e| {
-        ConfError::at(pos, ConfErrorKind::Io { path: path.to_owned(), message: e.to_string() })
+        ConfError::at(
+            pos,
+            ConfErrorKind::Io {
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
+        )
     })?;
     matches.sort();
     matches.dedup();
     let mut out = Vec::with_capacity(matches.len());
     for m in matches {
         let text = fs.read(&m).map_err(|e| {
-            ConfError::at(pos, ConfErrorKind::Io { path: m.clone(), message: e.to_string() })
+            ConfError::at(
+                pos,
+                ConfErrorKind::Io {
+                    path: m.clone(),
+                    message: e.to_string(),
+                },
+            )
         })?;
         out.push((m, text));
     }
@@ -207,7 +230,10 @@ impl IncludeStack {
         pos: Option<&Pos>,
     ) -> Result<(), ConfError> {
         let canon = fs.canonical(path);
-        let err = |kind| ConfError { pos: pos.cloned(), kind };
+        let err = |kind| ConfError {
+            pos: pos.cloned(),
+            kind,
+        };
         if self.stack.contains(&canon) {
             return Err(err(ConfErrorKind::IncludeCycle(path.to_owned())));
         }

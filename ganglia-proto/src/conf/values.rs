@@ -1,7 +1,7 @@
 //! Value conversions shared by both formats (C `strtol(.., 0)`-style integers, numbers,
 //! booleans), each producing a positioned [`ConfError`] on failure.
 
-use super::{shorten, ConfError, ConfErrorKind, Pos};
+use super::{ConfError, ConfErrorKind, Pos, shorten};
 
 /// Parse an integer like C `strtol(s, &end, 0)` with the whole string consumed: optional sign,
 /// `0x` hex, leading-`0` octal, else decimal. Surrounding whitespace is ignored.
@@ -47,7 +47,14 @@ pub(crate) fn parse_c_float(s: &str) -> Option<f64> {
 /// libconfuse booleans: yes/no, true/false, on/off (case-insensitive).
 pub(crate) fn parse_confuse_bool(s: &str) -> Option<bool> {
     let t = s.trim();
-    for (w, v) in [("yes", true), ("true", true), ("on", true), ("no", false), ("false", false), ("off", false)] {
+    for (w, v) in [
+        ("yes", true),
+        ("true", true),
+        ("on", true),
+        ("no", false),
+        ("false", false),
+        ("off", false),
+    ] {
         if t.eq_ignore_ascii_case(w) {
             return Some(v);
         }
@@ -63,11 +70,24 @@ pub(crate) const EXPECT_PORT: &str = "a port number (0-65535)";
 pub(crate) const EXPECT_IP: &str = "an IP address";
 
 pub(crate) fn bad(pos: &Pos, option: &str, expected: &'static str, got: &str) -> ConfError {
-    ConfError::at(pos, ConfErrorKind::BadType { option: option.to_owned(), expected, got: shorten(got) })
+    ConfError::at(
+        pos,
+        ConfErrorKind::BadType {
+            option: option.to_owned(),
+            expected,
+            got: shorten(got),
+        },
+    )
 }
 
 pub(crate) fn invalid(pos: &Pos, option: &str, message: impl Into<String>) -> ConfError {
-    ConfError::at(pos, ConfErrorKind::Invalid { option: option.to_owned(), message: message.into() })
+    ConfError::at(
+        pos,
+        ConfErrorKind::Invalid {
+            option: option.to_owned(),
+            message: message.into(),
+        },
+    )
 }
 
 pub(crate) fn int(pos: &Pos, option: &str, s: &str) -> Result<i64, ConfError> {
@@ -75,15 +95,21 @@ pub(crate) fn int(pos: &Pos, option: &str, s: &str) -> Result<i64, ConfError> {
 }
 
 pub(crate) fn uint(pos: &Pos, option: &str, s: &str) -> Result<u64, ConfError> {
-    parse_c_int(s).and_then(|v| u64::try_from(v).ok()).ok_or_else(|| bad(pos, option, EXPECT_UINT, s))
+    parse_c_int(s)
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| bad(pos, option, EXPECT_UINT, s))
 }
 
 pub(crate) fn u32_(pos: &Pos, option: &str, s: &str) -> Result<u32, ConfError> {
-    parse_c_int(s).and_then(|v| u32::try_from(v).ok()).ok_or_else(|| bad(pos, option, EXPECT_UINT, s))
+    parse_c_int(s)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| bad(pos, option, EXPECT_UINT, s))
 }
 
 pub(crate) fn port(pos: &Pos, option: &str, s: &str) -> Result<u16, ConfError> {
-    parse_c_int(s).and_then(|v| u16::try_from(v).ok()).ok_or_else(|| bad(pos, option, EXPECT_PORT, s))
+    parse_c_int(s)
+        .and_then(|v| u16::try_from(v).ok())
+        .ok_or_else(|| bad(pos, option, EXPECT_PORT, s))
 }
 
 pub(crate) fn float(pos: &Pos, option: &str, s: &str) -> Result<f64, ConfError> {

@@ -14,7 +14,10 @@ pub struct Limits {
 impl Default for Limits {
     /// 1472-byte strings (gmond's receive buffer) and 64 extra-data entries.
     fn default() -> Self {
-        Limits { max_string: 1472, max_extra: 64 }
+        Limits {
+            max_string: 1472,
+            max_extra: 64,
+        }
     }
 }
 
@@ -90,7 +93,10 @@ impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let rest = self.buf.len() - self.pos;
         if n > rest {
-            return Err(DecodeError::Truncated { offset: self.pos, needed: n - rest });
+            return Err(DecodeError::Truncated {
+                offset: self.pos,
+                needed: n - rest,
+            });
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -139,7 +145,11 @@ pub fn decode(buf: &[u8]) -> Result<Message<'_>, DecodeError> {
 
 /// Decode one datagram. Bytes after the message are ignored, as glibc's XDR decoder does.
 pub fn decode_with<'a>(buf: &'a [u8], limits: &Limits) -> Result<Message<'a>, DecodeError> {
-    let mut r = Reader { buf, pos: 0, limits: *limits };
+    let mut r = Reader {
+        buf,
+        pos: 0,
+        limits: *limits,
+    };
     let id = r.u32()?;
     match id {
         ID_METADATA => {
@@ -165,7 +175,15 @@ pub fn decode_with<'a>(buf: &'a [u8], limits: &Limits) -> Result<Message<'a>, De
             }
             Ok(Message::Metadata {
                 id: metric_id,
-                meta: Metadata { metric_type, name, units, slope, tmax, dmax, extra },
+                meta: Metadata {
+                    metric_type,
+                    name,
+                    units,
+                    slope,
+                    tmax,
+                    dmax,
+                    extra,
+                },
             })
         }
         129..=135 => {
@@ -191,7 +209,11 @@ pub fn decode_with<'a>(buf: &'a [u8], limits: &Limits) -> Result<Message<'a>, De
                 134 => WireValue::Float(f32::from_bits(r.u32()?)),
                 _ => WireValue::Double(f64::from_bits(r.u64()?)),
             };
-            Ok(Message::Value { id: metric_id, fmt, value })
+            Ok(Message::Value {
+                id: metric_id,
+                fmt,
+                value,
+            })
         }
         ID_METADATA_REQUEST => Ok(Message::MetadataRequest { id: r.metric_id()? }),
         other => Err(DecodeError::UnknownId(other)),

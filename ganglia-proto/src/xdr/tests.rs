@@ -2,7 +2,9 @@ use super::*;
 use proptest::prelude::*;
 
 fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace().map(|b| u8::from_str_radix(b, 16).unwrap()).collect()
+    s.split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).unwrap())
+        .collect()
 }
 
 #[test]
@@ -13,9 +15,14 @@ fn reference_vector_a1_gmetric_metadata() {
          00 00 00 03 00 00 00 3c 00 00 00 00 00 00 00 00",
     );
     let msg = decode(&bytes).unwrap();
-    let Message::Metadata { id, meta } = &msg else { panic!("not metadata: {msg:?}") };
+    let Message::Metadata { id, meta } = &msg else {
+        panic!("not metadata: {msg:?}")
+    };
     assert_eq!((id.host, id.name, id.spoof), ("node1", "temp", false));
-    assert_eq!((meta.metric_type, meta.units, meta.slope, meta.tmax), ("uint32", "C", 3, 60));
+    assert_eq!(
+        (meta.metric_type, meta.units, meta.slope, meta.tmax),
+        ("uint32", "C", 3, 60)
+    );
     let mut out = Vec::new();
     encode(&msg, &mut out);
     assert_eq!(out, bytes);
@@ -31,7 +38,11 @@ fn reference_vector_e1_heartbeat_value() {
     assert_eq!(
         msg,
         Message::Value {
-            id: MetricId { host: "node1", name: "heartbeat", spoof: false },
+            id: MetricId {
+                host: "node1",
+                name: "heartbeat",
+                spoof: false
+            },
             fmt: "%u",
             value: WireValue::UInt(1_700_000_000),
         }
@@ -48,7 +59,10 @@ fn truncation_at_every_length_is_an_error_not_a_panic() {
     for n in 0..bytes.len() {
         let err = decode(&bytes[..n]).unwrap_err();
         assert!(
-            matches!(err, DecodeError::Truncated { .. } | DecodeError::StringTooLong { .. }),
+            matches!(
+                err,
+                DecodeError::Truncated { .. } | DecodeError::StringTooLong { .. }
+            ),
             "{n}: {err:?}"
         );
     }
@@ -60,7 +74,11 @@ fn hostile_length_prefixes_are_rejected_without_allocating() {
     let bytes = hex("00 00 00 85 ff ff ff ff 41 41 41 41");
     assert_eq!(
         decode(&bytes).unwrap_err(),
-        DecodeError::StringTooLong { offset: 4, len: u32::MAX, max: 4 }
+        DecodeError::StringTooLong {
+            offset: 4,
+            len: u32::MAX,
+            max: 4
+        }
     );
     // Extra-data count of 0xFFFFFFFF.
     let mut m = hex("00 00 00 80");
@@ -71,28 +89,56 @@ fn hostile_length_prefixes_are_rejected_without_allocating() {
     m.extend_from_slice(&hex("00 00 00 00")); // spoof
     m.extend_from_slice(&hex("00 00 00 00 00 00 00 00 00 00 00 00")); // type name units
     m.extend_from_slice(&hex("00 00 00 03 00 00 00 3c 00 00 00 00 ff ff ff ff"));
-    assert!(matches!(decode(&m).unwrap_err(), DecodeError::TooManyExtra { count: u32::MAX, .. }));
+    assert!(matches!(
+        decode(&m).unwrap_err(),
+        DecodeError::TooManyExtra {
+            count: u32::MAX,
+            ..
+        }
+    ));
     // A configured string limit applies even when the bytes are present.
     let long = hex("00 00 00 88 00 00 00 08 41 41 41 41 41 41 41 41 00 00 00 00 00 00 00 00");
-    let limits = Limits { max_string: 4, max_extra: 8 };
-    assert!(matches!(decode_with(&long, &limits), Err(DecodeError::StringTooLong { len: 8, .. })));
+    let limits = Limits {
+        max_string: 4,
+        max_extra: 8,
+    };
+    assert!(matches!(
+        decode_with(&long, &limits),
+        Err(DecodeError::StringTooLong { len: 8, .. })
+    ));
 }
 
 #[test]
 fn unknown_ids_invalid_utf8_and_short_range() {
-    assert_eq!(decode(&hex("00 00 00 7f")).unwrap_err(), DecodeError::UnknownId(127));
-    assert_eq!(decode(&hex("00 00 00 89")).unwrap_err(), DecodeError::UnknownId(137));
+    assert_eq!(
+        decode(&hex("00 00 00 7f")).unwrap_err(),
+        DecodeError::UnknownId(127)
+    );
+    assert_eq!(
+        decode(&hex("00 00 00 89")).unwrap_err(),
+        DecodeError::UnknownId(137)
+    );
     let bad = hex("00 00 00 88 00 00 00 01 ff 00 00 00 00 00 00 00 00 00 00 00");
-    assert_eq!(decode(&bad).unwrap_err(), DecodeError::InvalidUtf8 { offset: 8 });
+    assert_eq!(
+        decode(&bad).unwrap_err(),
+        DecodeError::InvalidUtf8 { offset: 8 }
+    );
     let ushort = hex("00 00 00 81 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00");
-    assert_eq!(decode(&ushort).unwrap_err(), DecodeError::ValueOutOfRange { offset: 20 });
+    assert_eq!(
+        decode(&ushort).unwrap_err(),
+        DecodeError::ValueOutOfRange { offset: 20 }
+    );
     assert_eq!(DecodeError::UnknownId(1).reason(), "unknown_id");
 }
 
 #[test]
 fn short_values_are_sign_extended_on_the_wire() {
     let msg = Message::Value {
-        id: MetricId { host: "", name: "x", spoof: false },
+        id: MetricId {
+            host: "",
+            name: "x",
+            spoof: false,
+        },
         fmt: "%hd",
         value: WireValue::Short(-2),
     };
@@ -108,7 +154,16 @@ fn arb_str() -> impl Strategy<Value = String> {
 
 #[derive(Debug, Clone)]
 enum OwnedMsg {
-    Meta(String, String, bool, [String; 3], u32, u32, u32, Vec<(String, String)>),
+    Meta(
+        String,
+        String,
+        bool,
+        [String; 3],
+        u32,
+        u32,
+        u32,
+        Vec<(String, String)>,
+    ),
     Val(String, String, bool, String, u8, i64, f64, String),
     Req(String, String, bool),
 }
@@ -126,7 +181,16 @@ fn arb_msg() -> impl Strategy<Value = OwnedMsg> {
             proptest::collection::vec((arb_str(), arb_str()), 0..6)
         )
             .prop_map(|(h, n, s, t, a, b, c, e)| OwnedMsg::Meta(h, n, s, t, a, b, c, e)),
-        (arb_str(), arb_str(), any::<bool>(), arb_str(), 0u8..7, any::<i64>(), any::<f64>(), arb_str())
+        (
+            arb_str(),
+            arb_str(),
+            any::<bool>(),
+            arb_str(),
+            0u8..7,
+            any::<i64>(),
+            any::<f64>(),
+            arb_str()
+        )
             .prop_map(|(h, n, s, f, k, i, d, st)| OwnedMsg::Val(h, n, s, f, k, i, d, st)),
         (arb_str(), arb_str(), any::<bool>()).prop_map(|(h, n, s)| OwnedMsg::Req(h, n, s)),
     ]
@@ -135,7 +199,11 @@ fn arb_msg() -> impl Strategy<Value = OwnedMsg> {
 fn borrow(m: &OwnedMsg) -> Message<'_> {
     match m {
         OwnedMsg::Meta(h, n, s, t, slope, tmax, dmax, e) => Message::Metadata {
-            id: MetricId { host: h, name: n, spoof: *s },
+            id: MetricId {
+                host: h,
+                name: n,
+                spoof: *s,
+            },
             meta: Metadata {
                 metric_type: &t[0],
                 name: &t[1],
@@ -147,7 +215,11 @@ fn borrow(m: &OwnedMsg) -> Message<'_> {
             },
         },
         OwnedMsg::Val(h, n, s, f, kind, i, d, st) => Message::Value {
-            id: MetricId { host: h, name: n, spoof: *s },
+            id: MetricId {
+                host: h,
+                name: n,
+                spoof: *s,
+            },
             fmt: f,
             value: match kind {
                 0 => WireValue::UShort(*i as u16),
@@ -159,7 +231,13 @@ fn borrow(m: &OwnedMsg) -> Message<'_> {
                 _ => WireValue::Double(*d),
             },
         },
-        OwnedMsg::Req(h, n, s) => Message::MetadataRequest { id: MetricId { host: h, name: n, spoof: *s } },
+        OwnedMsg::Req(h, n, s) => Message::MetadataRequest {
+            id: MetricId {
+                host: h,
+                name: n,
+                spoof: *s,
+            },
+        },
     }
 }
 

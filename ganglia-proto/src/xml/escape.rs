@@ -8,7 +8,8 @@
 /// Append `s` escaped for use inside a double-quoted attribute.
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
-    let needs = |c: u8| matches!(c, b'&' | b'<' | b'>' | b'"' | b'\'') || !(0x20..0x7f).contains(&c);
+    let needs =
+        |c: u8| matches!(c, b'&' | b'<' | b'>' | b'"' | b'\'') || !(0x20..0x7f).contains(&c);
     let Some(first) = b.iter().position(|&c| needs(c)) else {
         out.extend_from_slice(b);
         return;
@@ -56,7 +57,9 @@ pub fn unescape(raw: &str) -> std::borrow::Cow<'_, str> {
                 "quot" => Some('"'),
                 "apos" => Some('\''),
                 _ => {
-                    let n = if let Some(h) = ent.strip_prefix("#x").or_else(|| ent.strip_prefix("#X")) {
+                    let n = if let Some(h) =
+                        ent.strip_prefix("#x").or_else(|| ent.strip_prefix("#X"))
+                    {
                         u32::from_str_radix(h, 16).ok()
                     } else {
                         ent.strip_prefix('#').and_then(|d| d.parse().ok())
@@ -102,7 +105,14 @@ mod tests {
 
     #[test]
     fn unescape_is_lenient_and_inverse() {
-        for s in ["hello <&> world", "a\"b'c", "tab\there\nx", "café ☺", "&amp;", "& ;"] {
+        for s in [
+            "hello <&> world",
+            "a\"b'c",
+            "tab\there\nx",
+            "café ☺",
+            "&amp;",
+            "& ;",
+        ] {
             assert_eq!(unescape(&esc(s)), s.replace('\x01', "?"));
         }
         assert_eq!(unescape("hello <&> world"), "hello <&> world");

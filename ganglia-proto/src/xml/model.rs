@@ -124,7 +124,10 @@ pub struct Metric {
 impl Metric {
     /// First extra-data value for `key` (GROUP, TITLE, DESC, ...).
     pub fn extra(&self, key: &str) -> Option<&str> {
-        self.extra.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.extra
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 

@@ -28,7 +28,11 @@ pub struct ReadLimits {
 impl Default for ReadLimits {
     /// 512 MiB, depth 64, 1000 problems.
     fn default() -> Self {
-        ReadLimits { max_bytes: 512 << 20, max_depth: 64, max_problems: 1000 }
+        ReadLimits {
+            max_bytes: 512 << 20,
+            max_depth: 64,
+            max_problems: 1000,
+        }
     }
 }
 
@@ -104,7 +108,9 @@ impl Frame {
 fn lenient_u64(s: &str) -> u64 {
     let t = s.trim();
     let digits: &str = &t[..t.bytes().take_while(u8::is_ascii_digit).count()];
-    digits.parse().unwrap_or(if digits.is_empty() { 0 } else { u64::MAX })
+    digits
+        .parse()
+        .unwrap_or(if digits.is_empty() { 0 } else { u64::MAX })
 }
 
 fn lenient_i64(s: &str) -> i64 {
@@ -122,11 +128,15 @@ fn attrs<'a>(e: &'a BytesStart<'a>) -> Result<Vec<(&'a [u8], Cow<'a, str>)>, Str
         let a = a.map_err(|err| err.to_string())?;
         let key = a.key.into_inner();
         let val = match a.value {
-            Cow::Borrowed(b) => match unescape(std::str::from_utf8(b).map_err(|e| e.to_string())?) {
-                Cow::Borrowed(s) => Cow::Borrowed(s),
-                Cow::Owned(s) => Cow::Owned(s),
-            },
-            Cow::Owned(b) => Cow::Owned(unescape(&String::from_utf8(b).map_err(|e| e.to_string())?).into_owned()),
+            Cow::Borrowed(b) => {
+                match unescape(std::str::from_utf8(b).map_err(|e| e.to_string())?) {
+                    Cow::Borrowed(s) => Cow::Borrowed(s),
+                    Cow::Owned(s) => Cow::Owned(s),
+                }
+            }
+            Cow::Owned(b) => {
+                Cow::Owned(unescape(&String::from_utf8(b).map_err(|e| e.to_string())?).into_owned())
+            }
         };
         v.push((key, val));
     }
@@ -138,7 +148,9 @@ fn get(a: &[(&[u8], Cow<'_, str>)], k: &[u8]) -> Option<String> {
 }
 
 fn get_u64(a: &[(&[u8], Cow<'_, str>)], k: &[u8]) -> u64 {
-    a.iter().find(|(n, _)| *n == k).map_or(0, |(_, v)| lenient_u64(v))
+    a.iter()
+        .find(|(n, _)| *n == k)
+        .map_or(0, |(_, v)| lenient_u64(v))
 }
 
 fn prepare(bytes: &[u8], limits: &ReadLimits) -> Result<String, XmlError> {
@@ -152,7 +164,9 @@ fn prepare(bytes: &[u8], limits: &ReadLimits) -> Result<String, XmlError> {
         data = Cow::Owned(out);
     }
     if data.len() > limits.max_bytes {
-        return Err(XmlError::TooLarge { limit: limits.max_bytes });
+        return Err(XmlError::TooLarge {
+            limit: limits.max_bytes,
+        });
     }
     // An HTTP response (gmetad's interactive port in HTTP mode): skip the header block.
     let mut body: &[u8] = &data;
@@ -212,7 +226,11 @@ impl Builder {
             b"GANGLIA_XML" => {
                 self.saw_root = true;
                 self.doc.version = s(b"VERSION");
-                self.doc.source = if s(b"SOURCE") == "gmetad" { Source::Gmetad } else { Source::Gmond };
+                self.doc.source = if s(b"SOURCE") == "gmetad" {
+                    Source::Gmetad
+                } else {
+                    Source::Gmond
+                };
                 Frame::Root
             }
             b"GRID" => Frame::Grid(Grid {
@@ -368,7 +386,10 @@ impl Builder {
         let pretty = String::from_utf8_lossy(name).into_owned();
         match self.stack.iter().rposition(|f| f.name() == name) {
             Some(depth) => {
-                self.problem(offset, format!("mismatched </{pretty}>; unclosed elements inside it dropped"));
+                self.problem(
+                    offset,
+                    format!("mismatched </{pretty}>; unclosed elements inside it dropped"),
+                );
                 // Broken nesting inside a host makes that host untrustworthy.
                 if self.stack.iter().any(|f| matches!(f, Frame::Host(..))) {
                     self.spoil_host();
@@ -393,7 +414,12 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> 
     cfg.check_end_names = false;
     cfg.check_comments = false;
     cfg.trim_text(true);
-    let mut b = Builder { doc: Document::default(), saw_root: false, stack: Vec::new(), problems: Vec::new() };
+    let mut b = Builder {
+        doc: Document::default(),
+        saw_root: false,
+        stack: Vec::new(),
+        problems: Vec::new(),
+    };
     let mut complete = false;
     let mut last_err_pos = u64::MAX;
     loop {
@@ -401,13 +427,19 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> 
         match reader.read_event() {
             Ok(Event::Start(e)) => {
                 if b.stack.len() >= limits.max_depth {
-                    return Err(XmlError::TooDeep { offset, max: limits.max_depth });
+                    return Err(XmlError::TooDeep {
+                        offset,
+                        max: limits.max_depth,
+                    });
                 }
                 b.start(&e, offset);
             }
             Ok(Event::Empty(e)) => {
                 if b.stack.len() >= limits.max_depth {
-                    return Err(XmlError::TooDeep { offset, max: limits.max_depth });
+                    return Err(XmlError::TooDeep {
+                        offset,
+                        max: limits.max_depth,
+                    });
                 }
                 b.start(&e, offset);
                 b.pop();
@@ -431,7 +463,10 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> 
     }
     if !complete {
         if !b.stack.is_empty() {
-            b.problem(text.len() as u64, "document truncated; open elements kept up to their last complete child".into());
+            b.problem(
+                text.len() as u64,
+                "document truncated; open elements kept up to their last complete child".into(),
+            );
         }
         // Unwind: open hosts and metrics are incomplete and dropped; containers keep what they have.
         while let Some(top) = b.stack.last() {
@@ -442,8 +477,15 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> 
         }
     }
     if !b.saw_root {
-        let first = b.problems.first().map_or_else(|| "empty document".to_owned(), |p| p.message.clone());
+        let first = b
+            .problems
+            .first()
+            .map_or_else(|| "empty document".to_owned(), |p| p.message.clone());
         return Err(XmlError::NotGanglia(first));
     }
-    Ok(ReadOutcome { doc: b.doc, problems: b.problems, complete })
+    Ok(ReadOutcome {
+        doc: b.doc,
+        problems: b.problems,
+        complete,
+    })
 }

@@ -209,8 +209,15 @@ pub fn gmond_metric<'e>(
 }
 
 /// A whole gmetad METRIC element: SOURCE and EXTRA_DATA always written.
-pub fn gmetad_metric<'e>(out: &mut Vec<u8>, m: &MetricAttrs<'_>, extra: impl Iterator<Item = (&'e str, &'e str)>) {
-    let m = MetricAttrs { source: Some(m.source.unwrap_or("gmond")), ..*m };
+pub fn gmetad_metric<'e>(
+    out: &mut Vec<u8>,
+    m: &MetricAttrs<'_>,
+    extra: impl Iterator<Item = (&'e str, &'e str)>,
+) {
+    let m = MetricAttrs {
+        source: Some(m.source.unwrap_or("gmond")),
+        ..*m
+    };
     metric_open(out, &m);
     extra_data(out, extra);
     out.extend_from_slice(b"</METRIC>\n");
@@ -256,7 +263,11 @@ pub struct SummaryAttrs<'a> {
 }
 
 /// A whole METRICS element with its EXTRA_DATA.
-pub fn metrics_summary<'e>(out: &mut Vec<u8>, s: &SummaryAttrs<'_>, extra: impl Iterator<Item = (&'e str, &'e str)>) {
+pub fn metrics_summary<'e>(
+    out: &mut Vec<u8>,
+    s: &SummaryAttrs<'_>,
+    extra: impl Iterator<Item = (&'e str, &'e str)>,
+) {
     attr(out, b"<METRICS NAME=\"", s.name);
     attr(out, b" SUM=\"", s.sum);
     num(out, b" NUM=\"", s.num);
@@ -315,7 +326,15 @@ pub fn write_host(out: &mut Vec<u8>, h: &Host, layout: Layout) {
     for m in &h.metrics {
         let extra = m.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         match layout {
-            Layout::Gmond => gmond_metric(out, &MetricAttrs { source: None, ..metric_attrs(m) }, extra, true),
+            Layout::Gmond => gmond_metric(
+                out,
+                &MetricAttrs {
+                    source: None,
+                    ..metric_attrs(m)
+                },
+                extra,
+                true,
+            ),
             Layout::Gmetad => gmetad_metric(out, &metric_attrs(m), extra),
         }
     }
@@ -346,7 +365,13 @@ pub fn write_summary(out: &mut Vec<u8>, s: &Summary) {
 pub fn write_cluster(out: &mut Vec<u8>, c: &Cluster, layout: Layout) {
     gmond_cluster_start(
         out,
-        &ClusterAttrs { name: &c.name, localtime: c.localtime, owner: &c.owner, latlong: &c.latlong, url: &c.url },
+        &ClusterAttrs {
+            name: &c.name,
+            localtime: c.localtime,
+            owner: &c.owner,
+            latlong: &c.latlong,
+            url: &c.url,
+        },
     );
     if let Some(s) = &c.summary {
         write_summary(out, s);

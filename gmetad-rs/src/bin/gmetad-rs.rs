@@ -31,12 +31,14 @@ fn load(args: &Args) -> Result<Config> {
         None if Path::new(DEFAULT_CONF).exists() => PathBuf::from(DEFAULT_CONF),
         None => {
             let c = Config::builtin();
-            std::fs::create_dir_all(&c.rrd_rootdir).with_context(|| format!("creating {}", c.rrd_rootdir.display()))?;
+            std::fs::create_dir_all(&c.rrd_rootdir)
+                .with_context(|| format!("creating {}", c.rrd_rootdir.display()))?;
             return Ok(c);
         }
     };
     let p = path.to_string_lossy();
-    let parsed = ganglia_proto::conf::gmetad::parse_gmetad_file(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let parsed =
+        ganglia_proto::conf::gmetad::parse_gmetad_file(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
     Config::from_conf(&parsed).with_context(|| format!("{p}"))
 }
 
@@ -44,7 +46,9 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let filter = if args.debug > 0 { "debug" } else { "info" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -60,9 +64,13 @@ fn main() -> std::process::ExitCode {
 fn run(args: Args) -> Result<()> {
     let cfg = load(&args)?;
     if let Some(p) = &args.pid_file {
-        std::fs::write(p, format!("{}\n", std::process::id())).with_context(|| format!("writing {}", p.display()))?;
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .with_context(|| format!("writing {}", p.display()))?;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let r = rt.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;

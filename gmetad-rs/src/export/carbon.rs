@@ -128,7 +128,13 @@ async fn run(
     let mut tcp: Option<tokio::net::TcpStream> = None;
     let udp = match transport {
         Transport::Udp => {
-            let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().unwrap_or(addr);
+            let bind: SocketAddr = if addr.is_ipv4() {
+                "0.0.0.0:0"
+            } else {
+                "[::]:0"
+            }
+            .parse()
+            .unwrap_or(addr);
             tokio::net::UdpSocket::bind(bind).await.ok()
         }
         Transport::Tcp => None,
@@ -158,13 +164,21 @@ async fn run(
                 let mut ok = false;
                 for _attempt in 0..2 {
                     if tcp.is_none() {
-                        if let Ok(Ok(s)) = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+                        if let Ok(Ok(s)) =
+                            tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr))
+                                .await
+                        {
                             bump(|s| s.connects += 1);
                             tcp = Some(s);
                         }
                     }
                     let Some(s) = tcp.as_mut() else { break };
-                    match tokio::time::timeout(timeout.max(Duration::from_secs(1)), s.write_all(batch.as_bytes())).await {
+                    match tokio::time::timeout(
+                        timeout.max(Duration::from_secs(1)),
+                        s.write_all(batch.as_bytes()),
+                    )
+                    .await
+                    {
                         Ok(Ok(())) => {
                             ok = true;
                             break;
@@ -175,7 +189,11 @@ async fn run(
                 ok
             }
         };
-        if ok { bump(|s| s.sent += 1) } else { bump(|s| s.dropped += 1) }
+        if ok {
+            bump(|s| s.sent += 1)
+        } else {
+            bump(|s| s.dropped += 1)
+        }
     }
 }
 
@@ -187,10 +205,16 @@ mod tests {
     #[test]
     fn paths_follow_graphite_path_rules() {
         let mut s = PathScheme::default();
-        assert_eq!(s.path("my cluster", "web1.example.com", "load_one"), "my_cluster.web1_example_com.load_one");
+        assert_eq!(
+            s.path("my cluster", "web1.example.com", "load_one"),
+            "my_cluster.web1_example_com.load_one"
+        );
         s.prefix = Some("ganglia".into());
         s.path = Some("%s.hosts.%h.%m".into());
-        assert_eq!(s.path("c", "Web1", "disk free"), "ganglia.c.hosts.web1.disk_free");
+        assert_eq!(
+            s.path("c", "Web1", "disk free"),
+            "ganglia.c.hosts.web1.disk_free"
+        );
         s.case_sensitive_hostnames = true;
         assert_eq!(s.path("c", "Web1", "x"), "ganglia.c.hosts.Web1.x");
         let mut out = String::new();
@@ -210,10 +234,16 @@ mod tests {
         let mut got = String::new();
         while got.lines().count() < 5 {
             let mut b = [0u8; 256];
-            let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await.unwrap().unwrap();
+            let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut b))
+                .await
+                .unwrap()
+                .unwrap();
             got.push_str(std::str::from_utf8(&b[..n]).unwrap());
         }
-        assert_eq!(got, "m.0 0 100\nm.1 1 100\nm.2 2 100\nm.3 3 100\nm.4 4 100\n");
+        assert_eq!(
+            got,
+            "m.0 0 100\nm.1 1 100\nm.2 2 100\nm.3 3 100\nm.4 4 100\n"
+        );
         assert!(!got.contains('\0'));
         assert_eq!(c.stats().connects, 1);
     }

@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 pub const SUMMARY_DIR: &str = "__SummaryInfo__";
 
 /// The default RRAs of gmetad 3.7.2 (15 s × 5856, 1 min × 20160, 10 min × 52704 at step 15).
-pub const DEFAULT_RRAS: [&str; 3] = ["RRA:AVERAGE:0.5:1:5856", "RRA:AVERAGE:0.5:4:20160", "RRA:AVERAGE:0.5:40:52704"];
+pub const DEFAULT_RRAS: [&str; 3] = [
+    "RRA:AVERAGE:0.5:1:5856",
+    "RRA:AVERAGE:0.5:4:20160",
+    "RRA:AVERAGE:0.5:40:52704",
+];
 
 /// Which file an update goes to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,11 +68,24 @@ pub fn component(name: &str) -> Option<String> {
 pub fn path(root: &Path, t: &Target, case_sensitive_hostnames: bool) -> Option<PathBuf> {
     let file = |m: &str| component(m).map(|m| format!("{m}.rrd"));
     Some(match t {
-        Target::Host { cluster, host, metric } => {
-            let h = if case_sensitive_hostnames { host.clone() } else { host.to_lowercase() };
-            root.join(component(cluster)?).join(component(&h)?).join(file(metric)?)
+        Target::Host {
+            cluster,
+            host,
+            metric,
+        } => {
+            let h = if case_sensitive_hostnames {
+                host.clone()
+            } else {
+                host.to_lowercase()
+            };
+            root.join(component(cluster)?)
+                .join(component(&h)?)
+                .join(file(metric)?)
         }
-        Target::Summary { node, metric } => root.join(component(node)?).join(SUMMARY_DIR).join(file(metric)?),
+        Target::Summary { node, metric } => root
+            .join(component(node)?)
+            .join(SUMMARY_DIR)
+            .join(file(metric)?),
         Target::Root { metric } => root.join(SUMMARY_DIR).join(file(metric)?),
     })
 }
@@ -111,7 +128,12 @@ pub fn parse_rra(s: &str) -> Option<Rra> {
         _ => return None,
     };
     let xff: f64 = f[2].parse().ok().filter(|x: &f64| (0.0..1.0).contains(x))?;
-    Some(Rra { cf, xff, steps: f[3].parse().ok().filter(|s| *s > 0)?, rows: f[4].parse().ok().filter(|r| *r > 0)? })
+    Some(Rra {
+        cf,
+        xff,
+        steps: f[3].parse().ok().filter(|s| *s > 0)?,
+        rows: f[4].parse().ok().filter(|r| *r > 0)?,
+    })
 }
 
 #[cfg(test)]
@@ -121,24 +143,65 @@ mod tests {
     #[test]
     fn paths_match_gmetad() {
         let r = Path::new("/var/lib/ganglia/rrds");
-        let h = Target::Host { cluster: "my cluster".into(), host: "Web1".into(), metric: "load_one".into() };
-        assert_eq!(path(r, &h, true).unwrap(), Path::new("/var/lib/ganglia/rrds/my cluster/Web1/load_one.rrd"));
-        assert_eq!(path(r, &h, false).unwrap(), Path::new("/var/lib/ganglia/rrds/my cluster/web1/load_one.rrd"));
-        let s = Target::Summary { node: "lab".into(), metric: "cpu_num".into() };
-        assert_eq!(path(r, &s, true).unwrap(), Path::new("/var/lib/ganglia/rrds/lab/__SummaryInfo__/cpu_num.rrd"));
-        assert_eq!(path(r, &Target::Root { metric: "x".into() }, true).unwrap(), Path::new("/var/lib/ganglia/rrds/__SummaryInfo__/x.rrd"));
-        let slash = Target::Host { cluster: "c".into(), host: "h".into(), metric: "ipmi_i/o".into() };
-        assert_eq!(path(r, &slash, true).unwrap(), Path::new("/var/lib/ganglia/rrds/c/h/ipmi_i_o.rrd"));
-        let dotdot = Target::Host { cluster: "..".into(), host: "h".into(), metric: "m".into() };
+        let h = Target::Host {
+            cluster: "my cluster".into(),
+            host: "Web1".into(),
+            metric: "load_one".into(),
+        };
+        assert_eq!(
+            path(r, &h, true).unwrap(),
+            Path::new("/var/lib/ganglia/rrds/my cluster/Web1/load_one.rrd")
+        );
+        assert_eq!(
+            path(r, &h, false).unwrap(),
+            Path::new("/var/lib/ganglia/rrds/my cluster/web1/load_one.rrd")
+        );
+        let s = Target::Summary {
+            node: "lab".into(),
+            metric: "cpu_num".into(),
+        };
+        assert_eq!(
+            path(r, &s, true).unwrap(),
+            Path::new("/var/lib/ganglia/rrds/lab/__SummaryInfo__/cpu_num.rrd")
+        );
+        assert_eq!(
+            path(r, &Target::Root { metric: "x".into() }, true).unwrap(),
+            Path::new("/var/lib/ganglia/rrds/__SummaryInfo__/x.rrd")
+        );
+        let slash = Target::Host {
+            cluster: "c".into(),
+            host: "h".into(),
+            metric: "ipmi_i/o".into(),
+        };
+        assert_eq!(
+            path(r, &slash, true).unwrap(),
+            Path::new("/var/lib/ganglia/rrds/c/h/ipmi_i_o.rrd")
+        );
+        let dotdot = Target::Host {
+            cluster: "..".into(),
+            host: "h".into(),
+            metric: "m".into(),
+        };
         assert_eq!(path(r, &dotdot, true), None);
     }
 
     #[test]
     fn data_sources_and_archives() {
         assert_eq!(ds_args("both", 15, false), ["DS:sum:GAUGE:120:U:U"]);
-        assert_eq!(ds_args("positive", 15, true), ["DS:sum:COUNTER:120:U:U", "DS:num:GAUGE:120:U:U"]);
+        assert_eq!(
+            ds_args("positive", 15, true),
+            ["DS:sum:COUNTER:120:U:U", "DS:num:GAUGE:120:U:U"]
+        );
         assert_eq!(ds_type("derivative"), "DERIVE");
-        assert_eq!(parse_rra("RRA:AVERAGE:0.5:1:5856"), Some(Rra { cf: "AVERAGE", xff: 0.5, steps: 1, rows: 5856 }));
+        assert_eq!(
+            parse_rra("RRA:AVERAGE:0.5:1:5856"),
+            Some(Rra {
+                cf: "AVERAGE",
+                xff: 0.5,
+                steps: 1,
+                rows: 5856
+            })
+        );
         assert_eq!(parse_rra("RRA:HWPREDICT:1:2:3"), None);
         assert_eq!(parse_rra("RRA:AVERAGE:1.5:1:5"), None);
         assert!(DEFAULT_RRAS.iter().all(|r| parse_rra(r).is_some()));

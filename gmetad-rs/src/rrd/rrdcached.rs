@@ -25,8 +25,16 @@ impl Address {
         if s.starts_with('/') {
             return Address::Unix(s.into());
         }
-        let has_port = if s.starts_with('[') { s.contains("]:") } else { s.matches(':').count() == 1 };
-        Address::Tcp(if has_port { s.to_owned() } else { format!("{s}:42217") })
+        let has_port = if s.starts_with('[') {
+            s.contains("]:")
+        } else {
+            s.matches(':').count() == 1
+        };
+        Address::Tcp(if has_port {
+            s.to_owned()
+        } else {
+            format!("{s}:42217")
+        })
     }
 }
 
@@ -73,7 +81,11 @@ pub fn escape(path: &str) -> String {
 impl Rrdcached {
     /// A client for `addr` with a 5 s reply timeout (gmetad's).
     pub fn new(addr: Address) -> Rrdcached {
-        Rrdcached { addr, conn: None, timeout: Duration::from_secs(5) }
+        Rrdcached {
+            addr,
+            conn: None,
+            timeout: Duration::from_secs(5),
+        }
     }
 
     fn connect(&mut self) -> std::io::Result<&mut Conn> {
@@ -95,15 +107,23 @@ impl Rrdcached {
             };
             self.conn = Some(c);
         }
-        self.conn.as_mut().ok_or_else(|| std::io::Error::other("not connected"))
+        self.conn
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("not connected"))
     }
 
     fn reply(conn: &mut Conn) -> std::io::Result<(i64, String)> {
         let mut line = String::new();
         if conn.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "rrdcached closed the connection"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "rrdcached closed the connection",
+            ));
         }
-        let (code, msg) = line.trim_end().split_once(' ').unwrap_or((line.trim_end(), ""));
+        let (code, msg) = line
+            .trim_end()
+            .split_once(' ')
+            .unwrap_or((line.trim_end(), ""));
         Ok((code.parse().unwrap_or(-1), msg.to_owned()))
     }
 
@@ -154,7 +174,11 @@ impl Rrdcached {
         let conn = self.connect()?;
         conn.write_all(b"FLUSHALL\n")?;
         let (code, msg) = Self::reply(conn)?;
-        if code < 0 { Err(std::io::Error::other(msg)) } else { Ok(()) }
+        if code < 0 {
+            Err(std::io::Error::other(msg))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -164,11 +188,23 @@ mod tests {
 
     #[test]
     fn addresses_and_escaping() {
-        assert_eq!(Address::parse("unix:/run/rrdcached.sock"), Address::Unix("/run/rrdcached.sock".into()));
+        assert_eq!(
+            Address::parse("unix:/run/rrdcached.sock"),
+            Address::Unix("/run/rrdcached.sock".into())
+        );
         assert_eq!(Address::parse("/tmp/s"), Address::Unix("/tmp/s".into()));
-        assert_eq!(Address::parse("127.0.0.1:42217"), Address::Tcp("127.0.0.1:42217".into()));
-        assert_eq!(Address::parse("127.0.0.1"), Address::Tcp("127.0.0.1:42217".into()));
+        assert_eq!(
+            Address::parse("127.0.0.1:42217"),
+            Address::Tcp("127.0.0.1:42217".into())
+        );
+        assert_eq!(
+            Address::parse("127.0.0.1"),
+            Address::Tcp("127.0.0.1:42217".into())
+        );
         assert_eq!(Address::parse("[::1]:9"), Address::Tcp("[::1]:9".into()));
-        assert_eq!(escape("/r/my cluster/h\\x/m.rrd"), "/r/my\\ cluster/h\\\\x/m.rrd");
+        assert_eq!(
+            escape("/r/my cluster/h\\x/m.rrd"),
+            "/r/my\\ cluster/h\\\\x/m.rrd"
+        );
     }
 }

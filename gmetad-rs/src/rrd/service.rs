@@ -38,7 +38,10 @@ fn run(mut w: Writer, rx: Receiver<Msg>, stats: Arc<Mutex<RrdStats>>) {
         batch.sort_by(|a, b| a.target.cmp(&b.target).then(a.ts.cmp(&b.ts)));
         let before = batch.len();
         batch.dedup_by(|a, b| a.target == b.target && a.ts == b.ts);
-        let mut local = RrdStats { skipped_old: (before - batch.len()) as u64, ..RrdStats::default() };
+        let mut local = RrdStats {
+            skipped_old: (before - batch.len()) as u64,
+            ..RrdStats::default()
+        };
         w.write(&batch, &mut local);
         if !flushes.is_empty() {
             if let Err(e) = w.flush() {
@@ -70,13 +73,24 @@ fn run(mut w: Writer, rx: Receiver<Msg>, stats: Arc<Mutex<RrdStats>>) {
 
 impl RrdService {
     /// Start the thread.
-    pub fn start(root: &std::path::Path, case_sensitive: bool, rras: &[String], backend: Backend) -> std::io::Result<RrdService> {
+    pub fn start(
+        root: &std::path::Path,
+        case_sensitive: bool,
+        rras: &[String],
+        backend: Backend,
+    ) -> std::io::Result<RrdService> {
         let w = Writer::new(root, case_sensitive, rras, backend);
         let (tx, rx) = sync_channel(QUEUE_BATCHES);
         let stats = Arc::new(Mutex::new(RrdStats::default()));
         let s2 = stats.clone();
-        let thread = std::thread::Builder::new().name("gmetad-rrd".into()).spawn(move || run(w, rx, s2))?;
-        Ok(RrdService { tx: Some(tx), stats, thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("gmetad-rrd".into())
+            .spawn(move || run(w, rx, s2))?;
+        Ok(RrdService {
+            tx: Some(tx),
+            stats,
+            thread: Some(thread),
+        })
     }
 
     /// Queue a batch; never blocks.
@@ -89,7 +103,9 @@ impl RrdService {
         let mut s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         match tx.try_send(Msg::Batch(batch)) {
             Ok(()) => s.queued += n,
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => s.dropped_batches += 1,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                s.dropped_batches += 1
+            }
         }
     }
 

@@ -96,9 +96,19 @@ impl Writer {
             .filter_map(to_archive)
             .collect();
         if parsed.is_empty() {
-            parsed = layout::DEFAULT_RRAS.iter().filter_map(|r| layout::parse_rra(r)).filter_map(to_archive).collect();
+            parsed = layout::DEFAULT_RRAS
+                .iter()
+                .filter_map(|r| layout::parse_rra(r))
+                .filter_map(to_archive)
+                .collect();
         }
-        Writer { root: root.to_path_buf(), case_sensitive, rras: parsed, backend, last_ts: HashMap::new() }
+        Writer {
+            root: root.to_path_buf(),
+            case_sensitive,
+            rras: parsed,
+            backend,
+            last_ts: HashMap::new(),
+        }
     }
 
     fn create(&self, path: &Path, u: &Update) -> Result<(), String> {
@@ -117,8 +127,17 @@ impl Writer {
             ds.push(DataSource::gauge(&num, hb, None, None));
         }
         let start = UNIX_EPOCH + Duration::from_secs(u.ts.saturating_sub(1));
-        rrd::ops::create::create(path, start, Duration::from_secs(u64::from(u.step.max(1))), true, None, &[], ds.iter(), self.rras.iter())
-            .map_err(|e| format!("create {}: {e}", path.display()))
+        rrd::ops::create::create(
+            path,
+            start,
+            Duration::from_secs(u64::from(u.step.max(1))),
+            true,
+            None,
+            &[],
+            ds.iter(),
+            self.rras.iter(),
+        )
+        .map_err(|e| format!("create {}: {e}", path.display()))
     }
 
     /// Apply a batch (already ordered by time per file).
@@ -153,7 +172,10 @@ impl Writer {
                     }
                     let when = BatchTime::Timestamp(UNIX_EPOCH + Duration::from_secs(u.ts));
                     // skip_past_updates: a file left by an earlier run may be ahead of us.
-                    let opts = Options { skip_past_updates: true, ..Options::default() };
+                    let opts = Options {
+                        skip_past_updates: true,
+                        ..Options::default()
+                    };
                     match rrd::ops::update::update_all(&path, opts, &[(when, data)]) {
                         Ok(()) => stats.written += 1,
                         Err(e) => {
@@ -190,7 +212,9 @@ impl Writer {
             }
         }
         stats.total_millis += t0.elapsed().as_millis() as u64;
-        stats.last_time = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        stats.last_time = std::time::SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
     }
 
     /// Ask rrdcached to write everything it holds (no-op in direct mode).

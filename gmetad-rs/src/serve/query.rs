@@ -45,17 +45,25 @@ pub enum QueryError {
     NotUtf8,
 }
 
-const FORBIDDEN: &[char] = &['>', '!', '@', '#', '$', '%', '`', ';', '|', '"', '\\', '\'', '<'];
+const FORBIDDEN: &[char] = &[
+    '>', '!', '@', '#', '$', '%', '`', ';', '|', '"', '\\', '\'', '<',
+];
 
 /// Parse the first line of a request (bytes up to the first `\n` or `\r`).
 pub fn parse(raw: &[u8]) -> Result<Request, QueryError> {
-    let end = raw.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(raw.len());
+    let end = raw
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .unwrap_or(raw.len());
     if end > MAX_LINE {
         return Err(QueryError::TooLong);
     }
     let line = std::str::from_utf8(&raw[..end]).map_err(|_| QueryError::NotUtf8)?;
     let (target, http) = match line.strip_prefix("GET ") {
-        Some(rest) => match rest.strip_suffix(" HTTP/1.0").or_else(|| rest.strip_suffix(" HTTP/1.1")) {
+        Some(rest) => match rest
+            .strip_suffix(" HTTP/1.0")
+            .or_else(|| rest.strip_suffix(" HTTP/1.1"))
+        {
             Some(t) => (t, true),
             None => (line, false),
         },
@@ -79,13 +87,25 @@ pub fn parse(raw: &[u8]) -> Result<Request, QueryError> {
     if path.len() >= 7 && path[..7].eq_ignore_ascii_case("/status") {
         let callback = query
             .and_then(|q| q.strip_prefix("callback="))
-            .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || "_.$".contains(ch)))
+            .filter(|c| {
+                !c.is_empty()
+                    && c.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "_.$".contains(ch))
+            })
             .map(str::to_owned);
         return Ok(Request::Status { callback, http });
     }
     let summary = query == Some("filter=summary");
-    let path = path.split('/').filter(|c| !c.is_empty()).map(str::to_owned).collect();
-    Ok(Request::Tree { path, summary, http })
+    let path = path
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(Request::Tree {
+        path,
+        summary,
+        http,
+    })
 }
 
 /// The exact HTTP/1.0 header gmetad 3.7.2 writes before an XML answer (note the lone `\n`
@@ -101,7 +121,11 @@ mod tests {
     use super::*;
 
     fn tree(path: &[&str], summary: bool, http: bool) -> Request {
-        Request::Tree { path: path.iter().map(|s| s.to_string()).collect(), summary, http }
+        Request::Tree {
+            path: path.iter().map(|s| s.to_string()).collect(),
+            summary,
+            http,
+        }
     }
 
     #[test]
@@ -109,21 +133,51 @@ mod tests {
         assert_eq!(parse(b"/?filter=summary\n"), Ok(tree(&[], true, false)));
         assert_eq!(parse(b"/\n"), Ok(tree(&[], false, false)));
         assert_eq!(parse(b"/lab\n"), Ok(tree(&["lab"], false, false)));
-        assert_eq!(parse(b"/lab?filter=summary\r\n"), Ok(tree(&["lab"], true, false)));
-        assert_eq!(parse(b"/lab/localhost\n"), Ok(tree(&["lab", "localhost"], false, false)));
+        assert_eq!(
+            parse(b"/lab?filter=summary\r\n"),
+            Ok(tree(&["lab"], true, false))
+        );
+        assert_eq!(
+            parse(b"/lab/localhost\n"),
+            Ok(tree(&["lab", "localhost"], false, false))
+        );
         assert_eq!(
             parse(b"GET /lab/localhost/load_one HTTP/1.0\r\nHost: x\r\n\r\n"),
             Ok(tree(&["lab", "localhost", "load_one"], false, true))
         );
-        assert_eq!(parse(b"/my cluster/host 1\n"), Ok(tree(&["my cluster", "host 1"], false, false)));
+        assert_eq!(
+            parse(b"/my cluster/host 1\n"),
+            Ok(tree(&["my cluster", "host 1"], false, false))
+        );
     }
 
     #[test]
     fn status_and_jsonp() {
-        assert_eq!(parse(b"/status\n"), Ok(Request::Status { callback: None, http: false }));
-        assert_eq!(parse(b"GET /STATUS?callback=cb_1 HTTP/1.1\r\n"), Ok(Request::Status { callback: Some("cb_1".into()), http: true }));
-        assert_eq!(parse(b"/status?callback=x</script>\n"), Err(QueryError::Forbidden('<')));
-        assert_eq!(parse(b"/status?callback=a(b)\n"), Ok(Request::Status { callback: None, http: false }));
+        assert_eq!(
+            parse(b"/status\n"),
+            Ok(Request::Status {
+                callback: None,
+                http: false
+            })
+        );
+        assert_eq!(
+            parse(b"GET /STATUS?callback=cb_1 HTTP/1.1\r\n"),
+            Ok(Request::Status {
+                callback: Some("cb_1".into()),
+                http: true
+            })
+        );
+        assert_eq!(
+            parse(b"/status?callback=x</script>\n"),
+            Err(QueryError::Forbidden('<'))
+        );
+        assert_eq!(
+            parse(b"/status?callback=a(b)\n"),
+            Ok(Request::Status {
+                callback: None,
+                http: false
+            })
+        );
     }
 
     #[test]
@@ -133,13 +187,26 @@ mod tests {
         assert_eq!(parse(b"/lab?summary\n"), Err(QueryError::BadQuery));
         assert_eq!(parse(&[b'/'; 3000]), Err(QueryError::TooLong));
         assert_eq!(parse(b"/\xff\n"), Err(QueryError::NotUtf8));
-        assert_eq!(parse(b"/lab?filter=other\n"), Ok(tree(&["lab"], false, false)), "unknown filter = none");
-        assert_eq!(parse(b"GET /lab HTTP/2\n"), Err(QueryError::NotAPath), "only HTTP/1.x is HTTP");
+        assert_eq!(
+            parse(b"/lab?filter=other\n"),
+            Ok(tree(&["lab"], false, false)),
+            "unknown filter = none"
+        );
+        assert_eq!(
+            parse(b"GET /lab HTTP/2\n"),
+            Err(QueryError::NotAPath),
+            "only HTTP/1.x is HTTP"
+        );
     }
 
     #[test]
     fn http_header_is_byte_exact() {
-        let fixture = include_str!("../../../ganglia-proto/tests/data/xml/gmetad-8652-http-metric.txt");
-        assert!(fixture.starts_with(&http_xml_header("3.7.2-1")), "{:?}", &fixture[..200]);
+        let fixture =
+            include_str!("../../../ganglia-proto/tests/data/xml/gmetad-8652-http-metric.txt");
+        assert!(
+            fixture.starts_with(&http_xml_header("3.7.2-1")),
+            "{:?}",
+            &fixture[..200]
+        );
     }
 }

@@ -29,7 +29,13 @@ fn cluster_start(out: &mut Vec<u8>, c: &ClusterNode) {
     let k = &c.cluster;
     w::gmond_cluster_start(
         out,
-        &w::ClusterAttrs { name: &k.name, localtime: k.localtime, owner: &k.owner, latlong: &k.latlong, url: &k.url },
+        &w::ClusterAttrs {
+            name: &k.name,
+            localtime: k.localtime,
+            owner: &k.owner,
+            latlong: &k.latlong,
+            url: &k.url,
+        },
     );
 }
 
@@ -48,7 +54,11 @@ fn host(out: &mut Vec<u8>, h: &Host, now: u64, poll: u64, only_metric: Option<&s
             gmond_started: h.gmond_started,
         },
     );
-    for m in h.metrics.iter().filter(|m| only_metric.is_none_or(|o| o == m.name)) {
+    for m in h
+        .metrics
+        .iter()
+        .filter(|m| only_metric.is_none_or(|o| o == m.name))
+    {
         let t = tn(now, poll, m.tn);
         if m.dmax != 0 && t > m.dmax {
             continue;
@@ -113,7 +123,11 @@ pub fn whole(v: &View<'_>, out: &mut Vec<u8>) {
 }
 
 fn same_host(a: &str, b: &str, case_sensitive: bool) -> bool {
-    if case_sensitive { a == b } else { a.eq_ignore_ascii_case(b) }
+    if case_sensitive {
+        a == b
+    } else {
+        a.eq_ignore_ascii_case(b)
+    }
 }
 
 /// An interactive-port answer for `path` (`/cluster/host/metric`), `?filter=summary`, and the
@@ -132,7 +146,11 @@ pub fn query(v: &View<'_>, path: &[String], summary: bool, http: bool, out: &mut
         }
         Some(first) => {
             let wildcard = http && first == "*";
-            let matched: Vec<_> = v.nodes.iter().filter(|(n, _)| wildcard || n.name() == first).collect();
+            let matched: Vec<_> = v
+                .nodes
+                .iter()
+                .filter(|(n, _)| wildcard || n.name() == first)
+                .collect();
             if matched.is_empty() && !http {
                 for (n, poll) in &v.nodes {
                     node(out, n, v.now, *poll, false);
@@ -140,11 +158,18 @@ pub fn query(v: &View<'_>, path: &[String], summary: bool, http: bool, out: &mut
             }
             for (n, poll) in matched {
                 match (n, path.get(1)) {
-                    (_, None) | (Node::Grid(_), Some(_)) => node(out, n, v.now, *poll, summary || matches!(n, Node::Grid(_))),
+                    (_, None) | (Node::Grid(_), Some(_)) => {
+                        node(out, n, v.now, *poll, summary || matches!(n, Node::Grid(_)))
+                    }
                     (Node::Cluster(c), Some(hname)) => {
                         cluster_start(out, c);
                         let hw = http && hname == "*";
-                        let hosts: Vec<_> = c.cluster.hosts.iter().filter(|h| hw || same_host(&h.name, hname, v.case_sensitive_hostnames)).collect();
+                        let hosts: Vec<_> = c
+                            .cluster
+                            .hosts
+                            .iter()
+                            .filter(|h| hw || same_host(&h.name, hname, v.case_sensitive_hostnames))
+                            .collect();
                         if hosts.is_empty() && !http {
                             for h in &c.cluster.hosts {
                                 host(out, h, v.now, *poll, None);
@@ -153,10 +178,21 @@ pub fn query(v: &View<'_>, path: &[String], summary: bool, http: bool, out: &mut
                         for h in hosts {
                             let metric = path.get(2).filter(|m| !(http && *m == "*"));
                             match metric {
-                                Some(m) if h.metrics.iter().any(|x| &x.name == m) => host(out, h, v.now, *poll, Some(m)),
+                                Some(m) if h.metrics.iter().any(|x| &x.name == m) => {
+                                    host(out, h, v.now, *poll, Some(m))
+                                }
                                 Some(_) if http => {
                                     // Not found: the host element with nothing in it.
-                                    host(out, &Host { metrics: Vec::new(), ..h.clone() }, v.now, *poll, None);
+                                    host(
+                                        out,
+                                        &Host {
+                                            metrics: Vec::new(),
+                                            ..h.clone()
+                                        },
+                                        v.now,
+                                        *poll,
+                                        None,
+                                    );
                                 }
                                 _ => host(out, h, v.now, *poll, None),
                             }

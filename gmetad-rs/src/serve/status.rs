@@ -94,7 +94,10 @@ fn json_str(out: &mut String, s: &str) {
 }
 
 fn timed(t: &Timed) -> String {
-    format!("{{\"num\":{},\"totalMillis\":{},\"lastTime\":{}}}", t.num, t.total_millis, t.last_time)
+    format!(
+        "{{\"num\":{},\"totalMillis\":{},\"lastTime\":{}}}",
+        t.num, t.total_millis, t.last_time
+    )
 }
 
 /// Render the JSON document.
@@ -108,11 +111,29 @@ pub fn render(s: &StatusInput<'_>) -> String {
     o.push_str(",\"version\":");
     json_str(&mut o, s.version);
     let up = s.now_ms.saturating_sub(s.boot_ms);
-    let _ = write!(o, ",\"stattime\":{},\"boottime\":{},\"uptime\":{},\"uptimeMillis\":{}", s.now_ms, s.boot_ms, up / 1000, up);
-    let rrd = Timed { num: s.rrd.written, total_millis: s.rrd.total_millis, last_time: s.rrd.last_time };
+    let _ = write!(
+        o,
+        ",\"stattime\":{},\"boottime\":{},\"uptime\":{},\"uptimeMillis\":{}",
+        s.now_ms,
+        s.boot_ms,
+        up / 1000,
+        up
+    );
+    let rrd = Timed {
+        num: s.rrd.written,
+        total_millis: s.rrd.total_millis,
+        last_time: s.rrd.last_time,
+    };
     let none = Timed::default();
-    let (rrdtool, rrdcached) = if s.rrdcached { (none, rrd) } else { (rrd, none) };
-    let graphite = Timed { num: s.graphite.0, ..Timed::default() };
+    let (rrdtool, rrdcached) = if s.rrdcached {
+        (none, rrd)
+    } else {
+        (rrd, none)
+    };
+    let graphite = Timed {
+        num: s.graphite.0,
+        ..Timed::default()
+    };
     let sent_all = s.rrd.written + s.graphite.0;
     let _ = write!(
         o,
@@ -128,7 +149,10 @@ pub fn render(s: &StatusInput<'_>) -> String {
     let _ = write!(
         o,
         ",\"summarize\":{{\"cluster\":{},\"root\":{},\"totalMillis\":{},\"lastTime\":{}}}",
-        c.summarize_cluster, c.summarize_root.num, c.summarize_root.total_millis, c.summarize_root.last_time
+        c.summarize_cluster,
+        c.summarize_root.num,
+        c.summarize_root.total_millis,
+        c.summarize_root.last_time
     );
     let _ = write!(
         o,
@@ -137,7 +161,13 @@ pub fn render(s: &StatusInput<'_>) -> String {
         timed(&c.requests_interactive),
         timed(&c.requests_xml)
     );
-    let _ = write!(o, ",\"polls\":{{\"ok\":{},\"failed\":{},\"misses\":{}}}}}", timed(&c.polls_ok), timed(&c.polls_failed), c.misses);
+    let _ = write!(
+        o,
+        ",\"polls\":{{\"ok\":{},\"failed\":{},\"misses\":{}}}}}",
+        timed(&c.polls_ok),
+        timed(&c.polls_failed),
+        c.misses
+    );
     let _ = write!(
         o,
         ",\"gmetad-rs\":{{\"partialDocuments\":{},\"refused\":{},\"slowReaders\":{},\"rrd\":{{\"queued\":{},\"created\":{},\"skippedOld\":{},\"droppedBatches\":{},\"createErrors\":{},\"updateErrors\":{},\"lastError\":",
@@ -169,7 +199,9 @@ pub fn render(s: &StatusInput<'_>) -> String {
 
 /// The HTTP/1.0 header gmetad writes before the JSON.
 pub fn http_header(version: &str) -> String {
-    format!("HTTP/1.0 200 OK\r\nServer: gmetad/{version}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+    format!(
+        "HTTP/1.0 200 OK\r\nServer: gmetad/{version}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+    )
 }
 
 #[cfg(test)]
@@ -179,7 +211,10 @@ mod tests {
     #[test]
     fn keys_in_gmetads_order_and_valid_json_shape() {
         let c = Counters::default();
-        let r = RrdStats { last_error: "bad \"path\" <x>".into(), ..RrdStats::default() };
+        let r = RrdStats {
+            last_error: "bad \"path\" <x>".into(),
+            ..RrdStats::default()
+        };
         let s = render(&StatusInput {
             host: "vm",
             gridname: "g",
@@ -192,10 +227,29 @@ mod tests {
             graphite: (0, 0),
             sources: vec![("local".into(), true, String::new())],
         });
-        let keys = ["\"host\"", "\"gridname\"", "\"version\"", "\"stattime\"", "\"boottime\"", "\"uptime\"", "\"metrics\"", "\"received\"", "\"sent\"", "\"rrdtool\"", "\"rrdcached\"", "\"graphite\"", "\"summarize\"", "\"requests\"", "\"polls\"", "\"misses\""];
+        let keys = [
+            "\"host\"",
+            "\"gridname\"",
+            "\"version\"",
+            "\"stattime\"",
+            "\"boottime\"",
+            "\"uptime\"",
+            "\"metrics\"",
+            "\"received\"",
+            "\"sent\"",
+            "\"rrdtool\"",
+            "\"rrdcached\"",
+            "\"graphite\"",
+            "\"summarize\"",
+            "\"requests\"",
+            "\"polls\"",
+            "\"misses\"",
+        ];
         let mut at = 0;
         for k in keys {
-            let p = s[at..].find(k).unwrap_or_else(|| panic!("{k} out of order in {s}"));
+            let p = s[at..]
+                .find(k)
+                .unwrap_or_else(|| panic!("{k} out of order in {s}"));
             at += p;
         }
         assert!(s.contains("bad \\\"path\\\" \\u003cx\\u003e"));

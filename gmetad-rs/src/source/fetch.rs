@@ -20,7 +20,11 @@ pub struct FetchLimits {
 
 impl Default for FetchLimits {
     fn default() -> Self {
-        FetchLimits { connect: Duration::from_secs(5), inactivity: Duration::from_secs(10), max_bytes: 512 << 20 }
+        FetchLimits {
+            connect: Duration::from_secs(5),
+            inactivity: Duration::from_secs(10),
+            max_bytes: 512 << 20,
+        }
     }
 }
 
@@ -65,7 +69,11 @@ pub enum FetchError {
 
 /// Fetch a document. `start` is the index to try first (the last good one); the returned index
 /// is the one that answered.
-pub async fn fetch(addrs: &[SocketAddr], start: usize, limits: &FetchLimits) -> Result<(usize, Vec<u8>), FetchError> {
+pub async fn fetch(
+    addrs: &[SocketAddr],
+    start: usize,
+    limits: &FetchLimits,
+) -> Result<(usize, Vec<u8>), FetchError> {
     let n = addrs.len();
     let mut last = String::from("no addresses");
     for k in 0..n {
@@ -87,20 +95,33 @@ pub async fn fetch(addrs: &[SocketAddr], start: usize, limits: &FetchLimits) -> 
     Err(FetchError::Unreachable { tried: n, last })
 }
 
-async fn read_all(mut s: TcpStream, addr: SocketAddr, limits: &FetchLimits) -> Result<Vec<u8>, FetchError> {
+async fn read_all(
+    mut s: TcpStream,
+    addr: SocketAddr,
+    limits: &FetchLimits,
+) -> Result<Vec<u8>, FetchError> {
     let mut buf = Vec::with_capacity(128 << 10);
     let mut chunk = vec![0u8; 64 << 10];
     loop {
         let n = match tokio::time::timeout(limits.inactivity, s.read(&mut chunk)).await {
             Ok(Ok(n)) => n,
             Ok(Err(source)) => return Err(FetchError::Read { addr, source }),
-            Err(_) => return Err(FetchError::Stalled { addr, secs: limits.inactivity.as_secs(), got: buf.len() }),
+            Err(_) => {
+                return Err(FetchError::Stalled {
+                    addr,
+                    secs: limits.inactivity.as_secs(),
+                    got: buf.len(),
+                });
+            }
         };
         if n == 0 {
             return Ok(buf);
         }
         if buf.len() + n > limits.max_bytes {
-            return Err(FetchError::TooLarge { addr, max: limits.max_bytes });
+            return Err(FetchError::TooLarge {
+                addr,
+                max: limits.max_bytes,
+            });
         }
         buf.extend_from_slice(&chunk[..n]);
     }
@@ -108,14 +129,30 @@ async fn read_all(mut s: TcpStream, addr: SocketAddr, limits: &FetchLimits) -> R
 
 /// Send one request line (interactive-port style) and read the reply, for federation with a
 /// gmetad's interactive port or tests.
-pub async fn query(addr: SocketAddr, line: &str, limits: &FetchLimits) -> Result<Vec<u8>, FetchError> {
+pub async fn query(
+    addr: SocketAddr,
+    line: &str,
+    limits: &FetchLimits,
+) -> Result<Vec<u8>, FetchError> {
     use tokio::io::AsyncWriteExt;
     let mut s = match tokio::time::timeout(limits.connect, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(FetchError::Unreachable { tried: 1, last: format!("{addr}: {e}") }),
-        Err(_) => return Err(FetchError::Unreachable { tried: 1, last: format!("{addr}: connect timed out") }),
+        Ok(Err(e)) => {
+            return Err(FetchError::Unreachable {
+                tried: 1,
+                last: format!("{addr}: {e}"),
+            });
+        }
+        Err(_) => {
+            return Err(FetchError::Unreachable {
+                tried: 1,
+                last: format!("{addr}: connect timed out"),
+            });
+        }
     };
-    s.write_all(line.as_bytes()).await.map_err(|source| FetchError::Read { addr, source })?;
+    s.write_all(line.as_bytes())
+        .await
+        .map_err(|source| FetchError::Read { addr, source })?;
     read_all(s, addr, limits).await
 }
 
@@ -144,7 +181,10 @@ mod tests {
         assert_eq!((i, doc.as_slice()), (1, &b"<GANGLIA_XML/>"[..]));
         let (i, _) = fetch(&[dead_addr, live_addr], i, &l).await.unwrap();
         assert_eq!(i, 1);
-        assert!(matches!(fetch(&[dead_addr], 0, &l).await, Err(FetchError::Unreachable { tried: 1, .. })));
+        assert!(matches!(
+            fetch(&[dead_addr], 0, &l).await,
+            Err(FetchError::Unreachable { tried: 1, .. })
+        ));
     }
 
     #[tokio::test]
@@ -156,7 +196,10 @@ mod tests {
             s.write_all(b"<GANGLIA_XML>").await.unwrap();
             tokio::time::sleep(Duration::from_secs(3)).await;
         });
-        let limits = FetchLimits { inactivity: Duration::from_millis(200), ..FetchLimits::default() };
+        let limits = FetchLimits {
+            inactivity: Duration::from_millis(200),
+            ..FetchLimits::default()
+        };
         let e = fetch(&[addr], 0, &limits).await.unwrap_err();
         assert!(matches!(e, FetchError::Stalled { got: 13, .. }), "{e}");
         server.abort();
@@ -170,7 +213,13 @@ mod tests {
             let (mut s, _) = l.accept().await.unwrap();
             let _ = s.write_all(&vec![b'x'; 100_000]).await;
         });
-        let limits = FetchLimits { max_bytes: 10_000, ..FetchLimits::default() };
-        assert!(matches!(fetch(&[addr], 0, &limits).await, Err(FetchError::TooLarge { .. })));
+        let limits = FetchLimits {
+            max_bytes: 10_000,
+            ..FetchLimits::default()
+        };
+        assert!(matches!(
+            fetch(&[addr], 0, &limits).await,
+            Err(FetchError::TooLarge { .. })
+        ));
     }
 }

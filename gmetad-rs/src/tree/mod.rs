@@ -7,7 +7,7 @@ use crate::rrd::layout::Target;
 use crate::rrd::writer::Update;
 use ganglia_proto::MetricType;
 use ganglia_proto::xml::{Cluster, Document, Grid, Source, Summary};
-use summary::{Summer, SummaryRules, host_alive};
+use summary::{SummaryRules, Summer, host_alive};
 
 /// A cluster reported by a gmond (authority: we keep every host and metric).
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +78,11 @@ fn cluster_node(c: Cluster, old: bool, rules: &SummaryRules) -> ClusterNode {
     for h in &c.hosts {
         s.add_host(h, c.localtime, old, rules);
     }
-    ClusterNode { summary: s.finish(), cluster: c, old }
+    ClusterNode {
+        summary: s.finish(),
+        cluster: c,
+        old,
+    }
 }
 
 fn grid_summary(g: &Grid, old: bool, rules: &SummaryRules) -> Summary {
@@ -124,7 +128,10 @@ pub fn ingest(doc: Document, poll_time: u64, scalable: bool, rules: &SummaryRule
         } else {
             let mut cs = Vec::new();
             all_clusters(g, &mut cs);
-            nodes.extend(cs.into_iter().map(|c| Node::Cluster(cluster_node(c, old, rules))));
+            nodes.extend(
+                cs.into_iter()
+                    .map(|c| Node::Cluster(cluster_node(c, old, rules))),
+            );
         }
     }
     Snapshot { nodes, poll_time }
@@ -132,7 +139,11 @@ pub fn ingest(doc: Document, poll_time: u64, scalable: bool, rules: &SummaryRule
 
 /// The RRD updates of one poll: every numeric metric of every live host (timestamped with the
 /// source's LOCALTIME) and every summary metric of every node.
-pub fn rrd_updates(snap: &Snapshot, step: u32, rules: &SummaryRules) -> Vec<crate::rrd::writer::Update> {
+pub fn rrd_updates(
+    snap: &Snapshot,
+    step: u32,
+    rules: &SummaryRules,
+) -> Vec<crate::rrd::writer::Update> {
     let mut out = Vec::new();
     for n in &snap.nodes {
         let (name, ts) = match n {
@@ -142,11 +153,17 @@ pub fn rrd_updates(snap: &Snapshot, step: u32, rules: &SummaryRules) -> Vec<crat
         if let Node::Cluster(c) = n {
             for h in c.cluster.hosts.iter().filter(|h| host_alive(h, ts, c.old)) {
                 for m in &h.metrics {
-                    if !MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric) || (m.dmax != 0 && m.tn > m.dmax) {
+                    if !MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric)
+                        || (m.dmax != 0 && m.tn > m.dmax)
+                    {
                         continue;
                     }
                     out.push(Update {
-                        target: Target::Host { cluster: name.clone(), host: h.name.clone(), metric: m.name.clone() },
+                        target: Target::Host {
+                            cluster: name.clone(),
+                            host: h.name.clone(),
+                            metric: m.name.clone(),
+                        },
                         ts,
                         sum: m.val.clone(),
                         num: None,
@@ -156,9 +173,17 @@ pub fn rrd_updates(snap: &Snapshot, step: u32, rules: &SummaryRules) -> Vec<crat
                 }
             }
         }
-        for m in n.summary().metrics.iter().filter(|m| rules.includes(&m.name)) {
+        for m in n
+            .summary()
+            .metrics
+            .iter()
+            .filter(|m| rules.includes(&m.name))
+        {
             out.push(Update {
-                target: Target::Summary { node: name.clone(), metric: m.name.clone() },
+                target: Target::Summary {
+                    node: name.clone(),
+                    metric: m.name.clone(),
+                },
                 ts,
                 sum: m.sum.clone(),
                 num: Some(m.num),
@@ -172,7 +197,11 @@ pub fn rrd_updates(snap: &Snapshot, step: u32, rules: &SummaryRules) -> Vec<crat
 
 /// The root summary over every node of every source; `only` restricts it to these metric
 /// names when non-empty (`summarized_metrics`).
-pub fn root_summary<'a>(nodes: impl Iterator<Item = &'a Node>, only: &[String], rules: &SummaryRules) -> Summary {
+pub fn root_summary<'a>(
+    nodes: impl Iterator<Item = &'a Node>,
+    only: &[String],
+    rules: &SummaryRules,
+) -> Summary {
     let mut s = Summer::default();
     for n in nodes {
         s.add_summary(n.summary(), rules);

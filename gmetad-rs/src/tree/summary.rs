@@ -29,10 +29,17 @@ pub struct SummaryRules {
 impl SummaryRules {
     /// Whether `name` is summarised.
     pub fn includes(&self, name: &str) -> bool {
-        if self.unsummarized.iter().any(|p| name.starts_with(p.as_str())) {
+        if self
+            .unsummarized
+            .iter()
+            .any(|p| name.starts_with(p.as_str()))
+        {
             return false;
         }
-        !(self.skip_sflow_vm && name.rfind('.').is_some_and(|i| name[i + 1..].starts_with('v')))
+        !(self.skip_sflow_vm
+            && name
+                .rfind('.')
+                .is_some_and(|i| name[i + 1..].starts_with('v')))
     }
 }
 
@@ -56,14 +63,32 @@ pub struct Summer {
 }
 
 fn decimals(v: &str) -> usize {
-    v.trim().split_once('.').map_or(0, |(_, d)| d.bytes().take_while(u8::is_ascii_digit).count())
+    v.trim()
+        .split_once('.')
+        .map_or(0, |(_, d)| d.bytes().take_while(u8::is_ascii_digit).count())
 }
 
 impl Summer {
-    fn add(&mut self, name: &str, value: f64, integer: bool, precision: usize, units: &str, slope: &str, num: u64) {
+    fn add(
+        &mut self,
+        name: &str,
+        value: f64,
+        integer: bool,
+        precision: usize,
+        units: &str,
+        slope: &str,
+        num: u64,
+    ) {
         let acc = self.metrics.entry(name.to_owned()).or_insert_with(|| {
             self.order.push(name.to_owned());
-            Acc { sum: 0.0, num: 0, integer, precision: 0, units: units.to_owned(), slope: slope.to_owned() }
+            Acc {
+                sum: 0.0,
+                num: 0,
+                integer,
+                precision: 0,
+                units: units.to_owned(),
+                slope: slope.to_owned(),
+            }
         });
         acc.sum += value;
         acc.num += num;
@@ -79,15 +104,27 @@ impl Summer {
         }
         self.up += 1;
         for m in &h.metrics {
-            let Some(t) = MetricType::parse(&m.metric_type).filter(|t| t.is_numeric()) else { continue };
+            let Some(t) = MetricType::parse(&m.metric_type).filter(|t| t.is_numeric()) else {
+                continue;
+            };
             if m.dmax != 0 && m.tn > m.dmax {
                 continue;
             }
             if !rules.includes(&m.name) {
                 continue;
             }
-            let Ok(v) = m.val.trim().parse::<f64>() else { continue };
-            self.add(&m.name, v, t.is_integer(), decimals(&m.val), &m.units, &m.slope, 1);
+            let Ok(v) = m.val.trim().parse::<f64>() else {
+                continue;
+            };
+            self.add(
+                &m.name,
+                v,
+                t.is_integer(),
+                decimals(&m.val),
+                &m.units,
+                &m.slope,
+                1,
+            );
         }
     }
 
@@ -99,8 +136,18 @@ impl Summer {
             if !rules.includes(&m.name) {
                 continue;
             }
-            let Ok(v) = m.sum.trim().parse::<f64>() else { continue };
-            self.add(&m.name, v, decimals(&m.sum) == 0, decimals(&m.sum), &m.units, &m.slope, m.num);
+            let Ok(v) = m.sum.trim().parse::<f64>() else {
+                continue;
+            };
+            self.add(
+                &m.name,
+                v,
+                decimals(&m.sum) == 0,
+                decimals(&m.sum),
+                &m.units,
+                &m.slope,
+                m.num,
+            );
         }
     }
 
@@ -122,7 +169,11 @@ impl Summer {
                     let a = &self.metrics[n];
                     SummaryMetric {
                         name: n.clone(),
-                        sum: if a.integer { format!("{:.0}", a.sum) } else { format!("{:.*}", a.precision, a.sum) },
+                        sum: if a.integer {
+                            format!("{:.0}", a.sum)
+                        } else {
+                            format!("{:.*}", a.precision, a.sum)
+                        },
                         num: a.num,
                         metric_type: "double".into(),
                         units: a.units.clone(),
@@ -152,25 +203,72 @@ mod tests {
             dmax: 0,
             slope: "both".into(),
             source: "gmond".into(),
-            extra: vec![("GROUP".into(), "g".into()), ("SPOOF_HOST".into(), "1.2.3.4:x".into())],
+            extra: vec![
+                ("GROUP".into(), "g".into()),
+                ("SPOOF_HOST".into(), "1.2.3.4:x".into()),
+            ],
         }
     }
 
     fn host(tn: u64, metrics: Vec<Metric>) -> Host {
-        Host { name: "h".into(), ip: "1".into(), reported: 1000 - tn, tn, tmax: 20, metrics, ..Host::default() }
+        Host {
+            name: "h".into(),
+            ip: "1".into(),
+            reported: 1000 - tn,
+            tn,
+            tmax: 20,
+            metrics,
+            ..Host::default()
+        }
     }
 
     #[test]
     fn sums_over_live_hosts_with_gmetad_formatting() {
         let mut s = Summer::default();
         let rules = SummaryRules::default();
-        s.add_host(&host(5, vec![metric("load_one", "0.50", "float"), metric("cpu_num", "2", "uint16"), metric("os", "Linux", "string")]), 1000, false, &rules);
-        s.add_host(&host(5, vec![metric("load_one", "1.255", "float"), metric("cpu_num", "4", "uint16")]), 1000, false, &rules);
-        s.add_host(&host(100, vec![metric("load_one", "9", "float")]), 1000, false, &rules); // down: TN ≥ 4·TMAX
+        s.add_host(
+            &host(
+                5,
+                vec![
+                    metric("load_one", "0.50", "float"),
+                    metric("cpu_num", "2", "uint16"),
+                    metric("os", "Linux", "string"),
+                ],
+            ),
+            1000,
+            false,
+            &rules,
+        );
+        s.add_host(
+            &host(
+                5,
+                vec![
+                    metric("load_one", "1.255", "float"),
+                    metric("cpu_num", "4", "uint16"),
+                ],
+            ),
+            1000,
+            false,
+            &rules,
+        );
+        s.add_host(
+            &host(100, vec![metric("load_one", "9", "float")]),
+            1000,
+            false,
+            &rules,
+        ); // down: TN ≥ 4·TMAX
         let out = s.finish();
         assert_eq!((out.hosts_up, out.hosts_down), (2, 1));
         let load = &out.metrics[0];
-        assert_eq!((load.name.as_str(), load.sum.as_str(), load.num, load.metric_type.as_str()), ("load_one", "1.755", 2, "double"));
+        assert_eq!(
+            (
+                load.name.as_str(),
+                load.sum.as_str(),
+                load.num,
+                load.metric_type.as_str()
+            ),
+            ("load_one", "1.755", 2, "double")
+        );
         assert_eq!(out.metrics[1].sum, "6");
         assert_eq!(out.metrics.len(), 2, "strings are not summarised");
         assert!(load.extra.is_empty(), "as Debian's gmetad writes them");
@@ -181,25 +279,63 @@ mod tests {
         let mut m = metric("gone", "5", "uint32");
         m.dmax = 10;
         m.tn = 20;
-        let rules = SummaryRules { unsummarized: vec!["skip_".into()], skip_sflow_vm: true };
+        let rules = SummaryRules {
+            unsummarized: vec!["skip_".into()],
+            skip_sflow_vm: true,
+        };
         let mut s = Summer::default();
-        s.add_host(&host(1, vec![m, metric("skip_me", "1", "uint32"), metric("vm.1.vcpu", "1", "uint32"), metric("ok", "1", "uint32")]), 1000, false, &rules);
-        assert_eq!(s.finish().metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["ok"]);
+        s.add_host(
+            &host(
+                1,
+                vec![
+                    m,
+                    metric("skip_me", "1", "uint32"),
+                    metric("vm.1.vcpu", "1", "uint32"),
+                    metric("ok", "1", "uint32"),
+                ],
+            ),
+            1000,
+            false,
+            &rules,
+        );
+        assert_eq!(
+            s.finish()
+                .metrics
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>(),
+            ["ok"]
+        );
         let mut h = host(500, vec![]);
         h.tmax = 0;
         h.reported = 990;
-        assert!(host_alive(&h, 1000, false), "TMAX 0: by LOCALTIME - REPORTED");
+        assert!(
+            host_alive(&h, 1000, false),
+            "TMAX 0: by LOCALTIME - REPORTED"
+        );
         assert!(!host_alive(&h, 1100, false));
     }
 
     #[test]
     fn summaries_of_summaries() {
         let mut inner = Summer::default();
-        inner.add_host(&host(1, vec![metric("load_one", "0.5", "float")]), 1000, false, &SummaryRules::default());
+        inner.add_host(
+            &host(1, vec![metric("load_one", "0.5", "float")]),
+            1000,
+            false,
+            &SummaryRules::default(),
+        );
         let mut outer = Summer::default();
         outer.add_summary(&inner.finish(), &SummaryRules::default());
         outer.add_summary(&inner.finish(), &SummaryRules::default());
         let out = outer.finish();
-        assert_eq!((out.hosts_up, out.metrics[0].sum.as_str(), out.metrics[0].num), (2, "1.0", 2));
+        assert_eq!(
+            (
+                out.hosts_up,
+                out.metrics[0].sum.as_str(),
+                out.metrics[0].num
+            ),
+            (2, "1.0", 2)
+        );
     }
 }

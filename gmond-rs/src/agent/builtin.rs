@@ -9,5 +9,7 @@ pub(super) fn catalog() -> Vec<Arc<MetricDef>> {
 }
 
 pub(super) fn default_sampler() -> Box<dyn Sampler + Send> {
-    Box::new(crate::collect::linux::HostMetrics::new(crate::collect::linux::Roots::default()))
+    Box::new(crate::collect::linux::HostMetrics::new(
+        crate::collect::linux::Roots::default(),
+    ))
 }

@@ -33,7 +33,9 @@ use tokio::sync::{mpsc, watch};
 
 /// Seconds since the Unix epoch.
 pub fn epoch_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Mutable state shared by the receive threads, the sender and the XML server.
@@ -61,7 +63,11 @@ pub(crate) enum Control {
     /// Someone asked for our metadata of this metric.
     MetadataRequested(String),
     /// Ask the owner of this metric for its metadata.
-    SendRequest { host: String, name: String, spoof: bool },
+    SendRequest {
+        host: String,
+        name: String,
+        spoof: bool,
+    },
 }
 
 /// Why an agent could not start.
@@ -147,20 +153,29 @@ impl AgentBuilder {
             return Err(StartError::NothingToDo);
         }
         // Validate groups now so a bad name_match fails start-up, not the sender task.
-        Scheduler::new(&cfg.groups, &builtin::catalog(), crate::core::packets::Sender::plain("x"), 0)?;
+        Scheduler::new(
+            &cfg.groups,
+            &builtin::catalog(),
+            crate::core::packets::Sender::plain("x"),
+            0,
+        )?;
 
         let mut recv_socks = Vec::new();
         if !cfg.deaf {
             for r in &cfg.recv {
                 let addr = SocketAddr::new(r.spec.bind, r.spec.port);
-                let s = udp::open_recv(&r.spec).map_err(|source| StartError::BindUdp { addr, source })?;
+                let s = udp::open_recv(&r.spec)
+                    .map_err(|source| StartError::BindUdp { addr, source })?;
                 recv_socks.push((s, r.acl.clone()));
             }
         }
         let mut send_socks = Vec::new();
         if !cfg.mute {
             for s in &cfg.send {
-                send_socks.push(udp::open_send(s).map_err(|source| StartError::SendChannel { addr: s.dest, source })?);
+                send_socks.push(udp::open_send(s).map_err(|source| StartError::SendChannel {
+                    addr: s.dest,
+                    source,
+                })?);
             }
         }
         let mut listeners = Vec::new();
@@ -168,7 +183,10 @@ impl AgentBuilder {
             for t in &cfg.tcp {
                 let l = std::net::TcpListener::bind(t.addr)
                     .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                    .map_err(|source| StartError::BindTcp { addr: t.addr, source })?;
+                    .map_err(|source| StartError::BindTcp {
+                        addr: t.addr,
+                        source,
+                    })?;
                 listeners.push((l, t.clone()));
             }
         }
@@ -177,12 +195,21 @@ impl AgentBuilder {
         let location = cfg.location.clone();
         let gexec = cfg.gexec;
         let shared = Arc::new(Shared {
-            state: Mutex::new(State { table: HostTable::new(cfg.limits), stats: Stats::default() }),
+            state: Mutex::new(State {
+                table: HostTable::new(cfg.limits),
+                stats: Stats::default(),
+            }),
             cfg,
             stopping: AtomicBool::new(false),
         });
-        let udp_addrs = recv_socks.iter().filter_map(|(s, _)| s.local_addr().ok()).collect();
-        let xml_addrs = listeners.iter().filter_map(|(l, _)| l.local_addr().ok()).collect();
+        let udp_addrs = recv_socks
+            .iter()
+            .filter_map(|(s, _)| s.local_addr().ok())
+            .collect();
+        let xml_addrs = listeners
+            .iter()
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect();
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
@@ -206,7 +233,10 @@ impl AgentBuilder {
         let mut tasks = Vec::new();
         let _guard = rt.enter();
         for (l, chan) in listeners {
-            let l = tokio::net::TcpListener::from_std(l).map_err(|source| StartError::BindTcp { addr: chan.addr, source })?;
+            let l = tokio::net::TcpListener::from_std(l).map_err(|source| StartError::BindTcp {
+                addr: chan.addr,
+                source,
+            })?;
             tasks.push(rt.spawn(xml::serve(l, chan, shared.clone(), stop_rx.clone())));
         }
         let host = match self.host_sampler {
@@ -214,9 +244,30 @@ impl AgentBuilder {
             None if shared.cfg.host_metrics => Some(builtin::default_sampler()),
             None => None,
         };
-        let sampler = send::AgentSampler { host, registry: self.registry.clone(), started, location, gexec };
-        tasks.push(rt.spawn(send::run(shared.clone(), send_socks, sampler, ctl_rx, stop_rx)));
-        Ok(Agent { shared, registry: self.registry, stop: stop_tx, tasks, threads, udp_addrs, xml_addrs, _ctl: ctl_tx })
+        let sampler = send::AgentSampler {
+            host,
+            registry: self.registry.clone(),
+            started,
+            location,
+            gexec,
+        };
+        tasks.push(rt.spawn(send::run(
+            shared.clone(),
+            send_socks,
+            sampler,
+            ctl_rx,
+            stop_rx,
+        )));
+        Ok(Agent {
+            shared,
+            registry: self.registry,
+            stop: stop_tx,
+            tasks,
+            threads,
+            udp_addrs,
+            xml_addrs,
+            _ctl: ctl_tx,
+        })
     }
 }
 
@@ -236,7 +287,12 @@ pub struct Agent {
 impl Agent {
     /// Start configuring an agent.
     pub fn builder(cfg: AgentConfig) -> AgentBuilder {
-        AgentBuilder { cfg, registry: Registry::default(), host_sampler: None, started: None }
+        AgentBuilder {
+            cfg,
+            registry: Registry::default(),
+            host_sampler: None,
+            started: None,
+        }
     }
 
     /// The application-metrics registry: `agent.registry().gauge(...)`.
@@ -277,7 +333,9 @@ impl Agent {
             let _ = t.await;
         }
         let threads: Vec<_> = self.threads.drain(..).collect();
-        let _ = tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join()))).await;
+        let _ =
+            tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join())))
+                .await;
     }
 
     fn stop_now(&self) {

@@ -23,12 +23,22 @@ pub(super) fn run(
     resolve: mpsc::Sender<IpAddr>,
 ) {
     let mut batch = Batch::new(BATCH, shared.cfg.max_udp_msg_len.max(64));
-    let limits = Limits { max_string: shared.cfg.max_udp_msg_len, max_extra: 64 };
+    let limits = Limits {
+        max_string: shared.cfg.max_udp_msg_len,
+        max_extra: 64,
+    };
     let mut outcomes = Vec::with_capacity(BATCH);
     while !shared.stopping.load(Ordering::Relaxed) {
         let n = match udp::recv_batch(&sock, &mut batch) {
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 tracing::warn!(error = %e, "UDP receive failed.");

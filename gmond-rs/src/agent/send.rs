@@ -49,7 +49,12 @@ pub(super) fn build_scheduler(shared: &Shared, registry: &Registry) -> Scheduler
     let (reg_defs, reg_groups) = registry.schedule();
     catalog.extend(reg_defs);
     groups.extend(reg_groups);
-    match Scheduler::new(&groups, &catalog, sender.clone(), cfg.send_metadata_interval) {
+    match Scheduler::new(
+        &groups,
+        &catalog,
+        sender.clone(),
+        cfg.send_metadata_interval,
+    ) {
         Ok(s) => {
             if !s.unmatched().is_empty() {
                 tracing::info!(metrics = ?s.unmatched(), "Collection group metrics with no source here are ignored.");
@@ -59,7 +64,8 @@ pub(super) fn build_scheduler(shared: &Shared, registry: &Registry) -> Scheduler
         Err(e) => {
             // Validated at start-up; a registry change cannot introduce a bad pattern.
             tracing::error!(error = %e, "Invalid collection groups; sending nothing.");
-            Scheduler::new(&[], &catalog, sender, 0).unwrap_or_else(|_| unreachable!("no groups, no patterns"))
+            Scheduler::new(&[], &catalog, sender, 0)
+                .unwrap_or_else(|_| unreachable!("no groups, no patterns"))
         }
     }
 }
@@ -111,7 +117,11 @@ pub(super) async fn run(
             st.table.cleanup(now, shared.cfg.host_dmax, &mut st.stats);
             next_cleanup = now + shared.cfg.cleanup_threshold.max(1);
         }
-        let deadline = if mute { next_cleanup } else { sched.next_deadline().min(next_cleanup) };
+        let deadline = if mute {
+            next_cleanup
+        } else {
+            sched.next_deadline().min(next_cleanup)
+        };
         // Wake at least every second so registry changes and clock jumps are noticed.
         let wait = match deadline.saturating_sub(epoch_now()) {
             0 => Duration::from_millis(50),
@@ -139,7 +149,11 @@ pub(super) async fn run(
 
 /// Every metric this agent can schedule, as definitions (for `gmond-rs -m`).
 pub fn catalog_with(registry: &Registry, host_metrics: bool) -> Vec<Arc<MetricDef>> {
-    let mut c = if host_metrics { builtin::catalog() } else { Vec::new() };
+    let mut c = if host_metrics {
+        builtin::catalog()
+    } else {
+        Vec::new()
+    };
     c.extend(registry.schedule().0);
     c
 }

@@ -47,12 +47,18 @@ pub(super) fn render(shared: &Shared, now: u64) -> Vec<u8> {
             },
         );
         for (name, m) in &h.metrics {
-            let Some(meta) = m.meta.as_ref().filter(|_| m.has_value) else { continue };
+            let Some(meta) = m.meta.as_ref().filter(|_| m.has_value) else {
+                continue;
+            };
             if &**name == "heartbeat" || &**name == "location" {
                 continue;
             }
             // A spoofed "<spoof_name>:<name>" shows under the spoof name (gmond.c).
-            let shown = if h.spoofed { name.split(':').next().unwrap_or(name) } else { name };
+            let shown = if h.spoofed {
+                name.split(':').next().unwrap_or(name)
+            } else {
+                name
+            };
             xw::gmond_metric(
                 &mut out,
                 &xw::MetricAttrs {
@@ -79,13 +85,21 @@ pub(super) fn render(shared: &Shared, now: u64) -> Vec<u8> {
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 8), flate2::Compression::default());
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 8),
+        flate2::Compression::default(),
+    );
     // Writing into a Vec cannot fail.
     let _ = enc.write_all(data);
     enc.finish().unwrap_or_default()
 }
 
-pub(super) async fn serve(listener: TcpListener, chan: TcpChannel, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+pub(super) async fn serve(
+    listener: TcpListener,
+    chan: TcpChannel,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,

@@ -106,11 +106,15 @@ fn main() {
         }
     }
     if failed > 0 {
-        fail(&format!("There was an error sending to {failed} of the send channels."));
+        fail(&format!(
+            "There was an error sending to {failed} of the send channels."
+        ));
     }
 }
 
 fn load(path: &str) -> AgentConfig {
-    let parsed = ganglia_proto::conf::gmond::parse_gmond_file(path).unwrap_or_else(|e| fail(&format!("gmetric-rs: {e}")));
-    AgentConfig::from_gmond_conf(&parsed).unwrap_or_else(|e| fail(&format!("gmetric-rs: {path}: {e}")))
+    let parsed = ganglia_proto::conf::gmond::parse_gmond_file(path)
+        .unwrap_or_else(|e| fail(&format!("gmetric-rs: {e}")));
+    AgentConfig::from_gmond_conf(&parsed)
+        .unwrap_or_else(|e| fail(&format!("gmetric-rs: {path}: {e}")))
 }

@@ -64,7 +64,8 @@ fn load(args: &Args) -> Result<(AgentConfig, bool)> {
     };
     let mut cfg = if explicit || Path::new(DEFAULT_CONF).exists() {
         let p = path.to_string_lossy();
-        let parsed = ganglia_proto::conf::gmond::parse_gmond_file(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let parsed =
+            ganglia_proto::conf::gmond::parse_gmond_file(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
         let daemonize = parsed.globals.daemonize;
         let cfg = AgentConfig::from_gmond_conf(&parsed).with_context(|| format!("{p}"))?;
         (cfg, daemonize)
@@ -127,7 +128,9 @@ fn run(args: Args) -> Result<()> {
         _ => "trace",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -135,10 +138,14 @@ fn run(args: Args) -> Result<()> {
         daemonize()?;
     }
     if let Some(p) = &args.pid_file {
-        std::fs::write(p, format!("{}\n", std::process::id())).with_context(|| format!("writing pid file {}", p.display()))?;
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .with_context(|| format!("writing pid file {}", p.display()))?;
     }
     let pid_file = args.pid_file.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let result = rt.block_on(serve(args, cfg));
     if let Some(p) = pid_file {
         let _ = std::fs::remove_file(p);
@@ -153,7 +160,10 @@ async fn serve(args: Args, mut cfg: AgentConfig) -> Result<()> {
     let mut int = signal(SignalKind::interrupt())?;
     let started = gmond::agent::epoch_now();
     loop {
-        let agent = Agent::builder(cfg.clone()).started_at(started).spawn().context("starting gmond-rs")?;
+        let agent = Agent::builder(cfg.clone())
+            .started_at(started)
+            .spawn()
+            .context("starting gmond-rs")?;
         tracing::info!(udp = ?agent.udp_addrs(), xml = ?agent.xml_addrs(), cluster = %cfg.cluster.name, "gmond-rs started.");
         tokio::select! {
             _ = hup.recv() => {

@@ -49,17 +49,31 @@ fn fetch(host: &str, port: u16) -> Option<Vec<u8>> {
 fn main() {
     let a = Args::parse();
     let unable = || -> ! {
-        println!("Unable to get hostlist from {} {}!", a.gmond_ip, a.gmond_port);
+        println!(
+            "Unable to get hostlist from {} {}!",
+            a.gmond_ip, a.gmond_port
+        );
         std::process::exit(255)
     };
-    let Some(bytes) = fetch(&a.gmond_ip, a.gmond_port) else { unable() };
-    let Ok(out) = ganglia_proto::xml::read::read(&bytes, &Default::default()) else { unable() };
-    let Some(c) = out.doc.clusters.first() else { unable() };
+    let Some(bytes) = fetch(&a.gmond_ip, a.gmond_port) else {
+        unable()
+    };
+    let Ok(out) = ganglia_proto::xml::read::read(&bytes, &Default::default()) else {
+        unable()
+    };
+    let Some(c) = out.doc.clusters.first() else {
+        unable()
+    };
     let hosts: Vec<GstatHost> = c
         .hosts
         .iter()
         .map(|h| {
-            let mut g = GstatHost { name: h.name.clone(), ip: h.ip.clone(), reported: h.reported as i64, ..Default::default() };
+            let mut g = GstatHost {
+                name: h.name.clone(),
+                ip: h.ip.clone(),
+                reported: h.reported as i64,
+                ..Default::default()
+            };
             for m in &h.metrics {
                 g.set_metric(&m.name, &m.val);
             }

@@ -56,7 +56,15 @@ pub fn parse_meminfo(text: &str) -> HashMap<&str, f64> {
 pub fn parse_loadavg(text: &str) -> Option<([f64; 3], u32, u32)> {
     let f: Vec<&str> = text.split_whitespace().collect();
     let (run, total) = f.get(3)?.split_once('/')?;
-    Some(([f.first()?.parse().ok()?, f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?], run.parse().ok()?, total.parse().ok()?))
+    Some((
+        [
+            f.first()?.parse().ok()?,
+            f.get(1)?.parse().ok()?,
+            f.get(2)?.parse().ok()?,
+        ],
+        run.parse().ok()?,
+        total.parse().ok()?,
+    ))
 }
 
 /// Summed rx_bytes, rx_packets, tx_bytes, tx_packets over /proc/net/dev interfaces, skipping
@@ -64,12 +72,17 @@ pub fn parse_loadavg(text: &str) -> Option<([f64; 3], u32, u32)> {
 pub fn parse_net_dev(text: &str) -> [u64; 4] {
     let mut sum = [0u64; 4];
     for line in text.lines().skip(2) {
-        let Some((name, rest)) = line.split_once(':') else { continue };
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
         let name = name.trim();
         if name.starts_with("lo") || name.starts_with("bond") || name.contains('.') {
             continue;
         }
-        let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
         if f.len() >= 10 {
             sum[0] = sum[0].wrapping_add(f[0]);
             sum[1] = sum[1].wrapping_add(f[1]);
@@ -91,7 +104,12 @@ pub fn parse_mounts(text: &str) -> Vec<String> {
         }
         let (dev, mnt, fstype, opts) = (f[0], f[1], f[2], f[3]);
         let local_dev = dev.starts_with("/dev/") || dev.starts_with("/dev2/") || fstype == "zfs";
-        let remote = fstype.starts_with("nfs") || fstype == "smbfs" || fstype == "autofs" || fstype == "gfs" || dev.contains(':') || dev.starts_with("//");
+        let remote = fstype.starts_with("nfs")
+            || fstype == "smbfs"
+            || fstype == "autofs"
+            || fstype == "gfs"
+            || dev.contains(':')
+            || dev.starts_with("//");
         let rw = opts.split(',').any(|o| o == "rw");
         if local_dev && !remote && rw && seen.insert(dev.to_owned()) {
             // /proc/mounts escapes spaces as \040.
@@ -125,7 +143,10 @@ pub struct Roots {
 
 impl Default for Roots {
     fn default() -> Self {
-        Roots { proc: "/proc".into(), sys: "/sys".into() }
+        Roots {
+            proc: "/proc".into(),
+            sys: "/sys".into(),
+        }
     }
 }
 
@@ -143,7 +164,11 @@ pub struct HostMetrics {
 }
 
 fn pct(part: u64, total: u64) -> f64 {
-    if total == 0 { 0.0 } else { (part as f64 * 100.0 / total as f64).clamp(0.0, 100.0) }
+    if total == 0 {
+        0.0
+    } else {
+        (part as f64 * 100.0 / total as f64).clamp(0.0, 100.0)
+    }
 }
 
 impl HostMetrics {
@@ -171,14 +196,31 @@ impl HostMetrics {
             let cur = cur?;
             // First read: since boot, like gmond's first sample.
             let prev = self.prev_cpu.unwrap_or_default();
-            let d: Vec<u64> = cur.v.iter().zip(prev.v.iter()).map(|(a, b)| a.saturating_sub(*b)).collect();
+            let d: Vec<u64> = cur
+                .v
+                .iter()
+                .zip(prev.v.iter())
+                .map(|(a, b)| a.saturating_sub(*b))
+                .collect();
             let total: u64 = d[..8].iter().sum();
-            let names = ["cpu_user", "cpu_nice", "cpu_system", "cpu_idle", "cpu_wio", "cpu_intr", "cpu_sintr", "cpu_steal", "cpu_guest", "cpu_gnice"];
+            let names = [
+                "cpu_user",
+                "cpu_nice",
+                "cpu_system",
+                "cpu_idle",
+                "cpu_wio",
+                "cpu_intr",
+                "cpu_sintr",
+                "cpu_steal",
+                "cpu_guest",
+                "cpu_gnice",
+            ];
             for (i, n) in names.iter().enumerate() {
                 self.cpu_pct.insert(n, pct(d[i], total));
             }
             // cpu_system includes irq and softirq time (libmetrics).
-            self.cpu_pct.insert("cpu_system", pct(d[2] + d[5] + d[6], total));
+            self.cpu_pct
+                .insert("cpu_system", pct(d[2] + d[5] + d[6], total));
             self.cpu_pct.insert("cpu_aidle", pct(cur.v[3], cur.total()));
             self.prev_cpu = Some(cur);
             self.cpu_at = Some(now);
@@ -215,7 +257,10 @@ impl HostMetrics {
     }
 
     fn disk(&self) -> (f64, f64, f64) {
-        let mounts = self.read("mounts").map(|t| parse_mounts(&t)).unwrap_or_default();
+        let mounts = self
+            .read("mounts")
+            .map(|t| parse_mounts(&t))
+            .unwrap_or_default();
         let (mut total, mut free, mut max_used) = (0.0, 0.0, 0.0f64);
         for m in mounts {
             if let Some((t, a)) = statvfs(&m) {
@@ -239,18 +284,35 @@ impl HostMetrics {
             if !up || lo {
                 return None;
             }
-            std::fs::read_to_string(p.join("mtu")).ok()?.trim().parse().ok()
+            std::fs::read_to_string(p.join("mtu"))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
         })
         .min()
     }
 
     fn cpu_speed(&self) -> Option<u32> {
-        let max = self.roots.sys.join("devices/system/cpu/cpu0/cpufreq/scaling_max_freq");
-        if let Some(khz) = std::fs::read_to_string(max).ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+        let max = self
+            .roots
+            .sys
+            .join("devices/system/cpu/cpu0/cpufreq/scaling_max_freq");
+        if let Some(khz) = std::fs::read_to_string(max)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+        {
             return Some((khz / 1000) as u32);
         }
         let info = self.read("cpuinfo")?;
-        let mhz = info.lines().find(|l| l.starts_with("cpu MHz"))?.split(':').nth(1)?.trim().parse::<f64>().ok()?;
+        let mhz = info
+            .lines()
+            .find(|l| l.starts_with("cpu MHz"))?
+            .split(':')
+            .nth(1)?
+            .trim()
+            .parse::<f64>()
+            .ok()?;
         Some(mhz as u32)
     }
 }
@@ -259,7 +321,9 @@ impl Sampler for HostMetrics {
     fn sample(&mut self, name: &str, now: u64) -> Option<Value> {
         let f = |v: f64| Some(Value::Float(v as f32));
         match name {
-            n if n.starts_with("cpu_") && !matches!(n, "cpu_num" | "cpu_speed") => f(self.cpu(n, now)?),
+            n if n.starts_with("cpu_") && !matches!(n, "cpu_num" | "cpu_speed") => {
+                f(self.cpu(n, now)?)
+            }
             "cpu_num" => {
                 // get_nprocs(): online CPUs, not the affinity mask.
                 // SAFETY: sysconf has no preconditions.
@@ -299,7 +363,9 @@ impl Sampler for HostMetrics {
             "sys_clock" => Some(Value::UInt(now as u32)),
             "machine_type" => Some(Value::Str(std::env::consts::ARCH.to_owned())),
             "os_name" => Some(Value::Str("Linux".to_owned())),
-            "os_release" => Some(Value::Str(self.read("sys/kernel/osrelease")?.trim().to_owned())),
+            "os_release" => Some(Value::Str(
+                self.read("sys/kernel/osrelease")?.trim().to_owned(),
+            )),
             "mtu" => Some(Value::UInt(self.mtu()?)),
             _ => None,
         }

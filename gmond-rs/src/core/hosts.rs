@@ -28,7 +28,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_hosts: 100_000, max_metrics_per_host: 4096, max_name_len: 255 }
+        Limits {
+            max_hosts: 100_000,
+            max_metrics_per_host: 4096,
+            max_name_len: 255,
+        }
     }
 }
 
@@ -52,7 +56,10 @@ pub struct MetaBody {
 impl MetaBody {
     /// First value of an extra-data key.
     pub fn extra(&self, key: &str) -> Option<&str> {
-        self.extra.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
+        self.extra
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| &**v)
     }
 }
 
@@ -70,7 +77,11 @@ impl MetaInterner {
             slope: Slope::from_wire(meta.slope),
             tmax: meta.tmax,
             dmax: meta.dmax,
-            extra: meta.extra.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            extra: meta
+                .extra
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
         };
         if let Some(found) = self.set.get(&body) {
             return found.clone();
@@ -191,7 +202,10 @@ pub fn split_spoof(s: &str) -> Option<(&str, &str)> {
 impl HostTable {
     /// An empty table with the given limits.
     pub fn new(limits: Limits) -> HostTable {
-        HostTable { limits, ..HostTable::default() }
+        HostTable {
+            limits,
+            ..HostTable::default()
+        }
     }
 
     /// Hosts by key (IP text).
@@ -232,7 +246,13 @@ impl HostTable {
     }
 
     /// Process one decoded datagram from `src` at `now`.
-    pub fn handle(&mut self, now: u64, src: IpAddr, msg: &Message<'_>, stats: &mut Stats) -> Outcome {
+    pub fn handle(
+        &mut self,
+        now: u64,
+        src: IpAddr,
+        msg: &Message<'_>,
+        stats: &mut Stats,
+    ) -> Outcome {
         let mut resolve = None;
         let action = self.handle_inner(now, src, msg, stats, &mut resolve);
         Outcome::with(resolve, action)
@@ -254,7 +274,9 @@ impl HostTable {
         // Host identity: the UDP source address, or the spoof string's IP part.
         let (key, spoof_name) = if id.spoof {
             match split_spoof(id.host) {
-                Some((ip, name)) if name.len() <= self.limits.max_name_len => (ip.to_owned(), Some(name)),
+                Some((ip, name)) if name.len() <= self.limits.max_name_len => {
+                    (ip.to_owned(), Some(name))
+                }
                 _ => {
                     stats.drop(Drop::BadSpoof);
                     return Action::None;
@@ -287,7 +309,9 @@ impl HostTable {
             );
             stats.hosts_created += 1;
         }
-        let Some(host) = self.hosts.get_mut(&key) else { return action };
+        let Some(host) = self.hosts.get_mut(&key) else {
+            return action;
+        };
         host.last_heard = now;
 
         // 3.7.2 replaces ':' with '_' in non-spoofed names only (sanitize_metric_name).
@@ -302,7 +326,9 @@ impl HostTable {
         match msg {
             Message::MetadataRequest { .. } => {
                 stats.requests_received += 1;
-                return Action::MetadataRequested { name: name.to_owned() };
+                return Action::MetadataRequested {
+                    name: name.to_owned(),
+                };
             }
             Message::Metadata { meta, .. } => {
                 stats.metadata_received += 1;
@@ -319,7 +345,11 @@ impl HostTable {
                         }
                         host.metrics.insert(
                             name.into(),
-                            MetricState { meta: Some(body), meta_time: now, ..Default::default() },
+                            MetricState {
+                                meta: Some(body),
+                                meta_time: now,
+                                ..Default::default()
+                            },
                         );
                         self.total_metrics += 1;
                     }
@@ -376,7 +406,8 @@ impl HostTable {
     /// since their last value (3.7.2 times DMAX from the last metadata packet; values count here).
     pub fn cleanup(&mut self, now: u64, host_dmax: u64, stats: &mut Stats) {
         let before_hosts = self.hosts.len();
-        self.hosts.retain(|_, h| host_dmax == 0 || now.saturating_sub(h.last_heard) <= host_dmax);
+        self.hosts
+            .retain(|_, h| host_dmax == 0 || now.saturating_sub(h.last_heard) <= host_dmax);
         stats.hosts_expired += (before_hosts - self.hosts.len()) as u64;
         let mut total = 0;
         for h in self.hosts.values_mut() {

@@ -42,13 +42,19 @@ pub struct Sender {
 impl Sender {
     /// A sender identified by its source address (metric_id.host is informational).
     pub fn plain(hostname: &str) -> Sender {
-        Sender { host: hostname.to_owned(), spoof: false }
+        Sender {
+            host: hostname.to_owned(),
+            spoof: false,
+        }
     }
 
     /// The identity gmond uses with `override_hostname` (and optionally `override_ip`):
     /// spoofed `"<override_ip|override_hostname>:<override_hostname>"`.
     pub fn overridden(hostname: &str, ip: Option<&str>) -> Sender {
-        Sender { host: format!("{}:{hostname}", ip.unwrap_or(hostname)), spoof: true }
+        Sender {
+            host: format!("{}:{hostname}", ip.unwrap_or(hostname)),
+            spoof: true,
+        }
     }
 }
 
@@ -76,7 +82,11 @@ pub fn metadata(out: &mut Vec<u8>, sender: &Sender, def: &MetricDef, title: &str
         extra.push(("GROUP", g));
     }
     let msg = Message::Metadata {
-        id: MetricId { host: &sender.host, name: &name, spoof: sender.spoof || name_spoof },
+        id: MetricId {
+            host: &sender.host,
+            name: &name,
+            spoof: sender.spoof || name_spoof,
+        },
         meta: Metadata {
             metric_type: def.metric_type.as_str(),
             name: &name,
@@ -94,7 +104,11 @@ pub fn metadata(out: &mut Vec<u8>, sender: &Sender, def: &MetricDef, title: &str
 pub fn value(out: &mut Vec<u8>, sender: &Sender, def: &MetricDef, v: &Value) {
     let (name, name_spoof) = wire_name(def);
     let msg = Message::Value {
-        id: MetricId { host: &sender.host, name: &name, spoof: sender.spoof || name_spoof },
+        id: MetricId {
+            host: &sender.host,
+            name: &name,
+            spoof: sender.spoof || name_spoof,
+        },
         fmt: &def.fmt,
         value: WireValue::from_value(v),
     };
@@ -103,7 +117,12 @@ pub fn value(out: &mut Vec<u8>, sender: &Sender, def: &MetricDef, v: &Value) {
 
 /// Append a metadata request (136) to `out`.
 pub fn request(out: &mut Vec<u8>, host: &str, name: &str, spoof: bool) {
-    xdr::encode(&Message::MetadataRequest { id: MetricId { host, name, spoof } }, out);
+    xdr::encode(
+        &Message::MetadataRequest {
+            id: MetricId { host, name, spoof },
+        },
+        out,
+    );
 }
 
 #[cfg(test)]
@@ -111,7 +130,9 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        s.split_whitespace().map(|b| u8::from_str_radix(b, 16).unwrap()).collect()
+        s.split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
     }
 
     fn load_one() -> MetricDef {
@@ -153,7 +174,12 @@ mod tests {
         );
         out.clear();
         request(&mut out, "node1", "temp", false);
-        assert_eq!(out, hex("00 00 00 88 00 00 00 05 6e 6f 64 65 31 00 00 00 00 00 00 04 74 65 6d 70 00 00 00 00"));
+        assert_eq!(
+            out,
+            hex(
+                "00 00 00 88 00 00 00 05 6e 6f 64 65 31 00 00 00 00 00 00 04 74 65 6d 70 00 00 00 00"
+            )
+        );
     }
 
     #[test]
@@ -161,7 +187,9 @@ mod tests {
         let s = Sender::overridden("web1", Some("10.0.0.5"));
         let mut out = Vec::new();
         metadata(&mut out, &s, &load_one(), "");
-        let Message::Metadata { id, meta } = xdr::decode(&out).unwrap() else { panic!() };
+        let Message::Metadata { id, meta } = xdr::decode(&out).unwrap() else {
+            panic!()
+        };
         assert_eq!((id.host, id.spoof), ("10.0.0.5:web1", true));
         assert_eq!(meta.extra("TITLE"), Some("load_one"));
         assert_eq!(meta.extra("SPOOF_HOST"), Some("10.0.0.5:web1"));

@@ -94,7 +94,11 @@ fn title_with_captures(title: &str, caps: &regex::Captures<'_>) -> String {
     let mut chars = title.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\\' {
-            if let Some(d) = chars.peek().and_then(|d| d.to_digit(10)).filter(|d| *d >= 1) {
+            if let Some(d) = chars
+                .peek()
+                .and_then(|d| d.to_digit(10))
+                .filter(|d| *d >= 1)
+            {
                 chars.next();
                 out.push_str(caps.get(d as usize).map_or("", |m| m.as_str()));
                 continue;
@@ -126,22 +130,37 @@ impl Scheduler {
                     })?;
                     for d in catalog {
                         if let Some(caps) = re.captures(&d.name) {
-                            let title = m.title.as_deref().map_or_else(|| d.name.clone(), |t| title_with_captures(t, &caps));
+                            let title = m
+                                .title
+                                .as_deref()
+                                .map_or_else(|| d.name.clone(), |t| title_with_captures(t, &caps));
                             matched.push((d.clone(), title));
                         }
                     }
                 } else if let Some(name) = &m.name {
                     if let Some(d) = catalog.iter().find(|d| &d.name == name) {
-                        matched.push((d.clone(), m.title.clone().unwrap_or_else(|| d.name.clone())));
+                        matched
+                            .push((d.clone(), m.title.clone().unwrap_or_else(|| d.name.clone())));
                     } else {
                         let lower = name.to_ascii_lowercase();
-                        for d in catalog.iter().filter(|d| d.name.to_ascii_lowercase().starts_with(&lower)) {
-                            matched.push((d.clone(), m.title.clone().unwrap_or_else(|| d.name.clone())));
+                        for d in catalog
+                            .iter()
+                            .filter(|d| d.name.to_ascii_lowercase().starts_with(&lower))
+                        {
+                            matched.push((
+                                d.clone(),
+                                m.title.clone().unwrap_or_else(|| d.name.clone()),
+                            ));
                         }
                     }
                 }
                 if matched.is_empty() {
-                    unmatched.push(m.name.clone().or_else(|| m.name_match.clone()).unwrap_or_default());
+                    unmatched.push(
+                        m.name
+                            .clone()
+                            .or_else(|| m.name_match.clone())
+                            .unwrap_or_default(),
+                    );
                 }
                 for (def, title) in matched {
                     slots.push(Slot {
@@ -163,7 +182,12 @@ impl Scheduler {
                 slots,
             });
         }
-        Ok(Scheduler { groups: out, sender, metadata_interval, unmatched })
+        Ok(Scheduler {
+            groups: out,
+            sender,
+            metadata_interval,
+            unmatched,
+        })
     }
 
     /// Group metric names that matched no known metric.
@@ -173,7 +197,9 @@ impl Scheduler {
 
     /// Every scheduled metric definition (for `gmond -m` and tests).
     pub fn metrics(&self) -> impl Iterator<Item = (&MetricDef, &str)> {
-        self.groups.iter().flat_map(|g| g.slots.iter().map(|s| (&*s.def, s.title.as_str())))
+        self.groups
+            .iter()
+            .flat_map(|g| g.slots.iter().map(|s| (&*s.def, s.title.as_str())))
     }
 
     /// A metadata request (136) for `name` arrived: resend its metadata and its group soon.
@@ -182,7 +208,11 @@ impl Scheduler {
         let mut found = false;
         for g in &mut self.groups {
             for s in &mut g.slots {
-                let spoofed = s.def.spoof_name.as_ref().map(|sn| format!("{sn}:{}", s.def.name));
+                let spoofed = s
+                    .def
+                    .spoof_name
+                    .as_ref()
+                    .map(|sn| format!("{sn}:{}", s.def.name));
                 if s.def.name == name || spoofed.as_deref() == Some(name) {
                     s.metadata_sent = 0;
                     g.next_send = 0;
@@ -202,7 +232,8 @@ impl Scheduler {
 
     fn metadata_due(&self, s: &Slot, now: u64) -> bool {
         s.metadata_sent == 0
-            || (self.metadata_interval != 0 && now.saturating_sub(s.metadata_sent) >= self.metadata_interval)
+            || (self.metadata_interval != 0
+                && now.saturating_sub(s.metadata_sent) >= self.metadata_interval)
     }
 
     /// Collect and send whatever is due at `now`, appending one datagram per entry to `out`.
@@ -223,7 +254,11 @@ impl Scheduler {
                         s.value = Some(v);
                     }
                 }
-                g.next_collect = if g.collect_once { u64::MAX } else { now + g.collect_every };
+                g.next_collect = if g.collect_once {
+                    u64::MAX
+                } else {
+                    now + g.collect_every
+                };
             }
             let sending = g.next_send <= now;
             if sending {

@@ -177,7 +177,11 @@ pub type CollectorFn = Box<dyn FnMut(&mut Samples) + Send>;
 
 enum Source {
     Gauge(Gauge),
-    Counter { c: Counter, last: Option<(u64, u64)>, rate: f64 },
+    Counter {
+        c: Counter,
+        last: Option<(u64, u64)>,
+        rate: f64,
+    },
     Collected,
 }
 
@@ -204,7 +208,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("generation", &self.generation()).finish()
+        f.debug_struct("Registry")
+            .field("generation", &self.generation())
+            .finish()
     }
 }
 
@@ -222,8 +228,14 @@ pub enum RegisterError {
 fn check_name(name: &str) -> Result<(), RegisterError> {
     let ok = !name.is_empty()
         && name.len() <= 255
-        && name.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'"' | b':'));
-    if ok { Ok(()) } else { Err(RegisterError::InvalidName(name.to_owned())) }
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'"' | b':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(RegisterError::InvalidName(name.to_owned()))
+    }
 }
 
 impl Registry {
@@ -235,7 +247,11 @@ impl Registry {
     fn add(&self, spec: MetricSpec, source: Source) -> Result<(), RegisterError> {
         check_name(&spec.def.name)?;
         let mut inner = self.lock();
-        if inner.entries.iter().any(|e| e.spec.def.name == spec.def.name) {
+        if inner
+            .entries
+            .iter()
+            .any(|e| e.spec.def.name == spec.def.name)
+        {
             return Err(RegisterError::Duplicate(spec.def.name));
         }
         inner.entries.push(Entry { spec, source });
@@ -253,7 +269,14 @@ impl Registry {
     /// Register a counter, reported as a per-second rate.
     pub fn counter(&self, spec: MetricSpec) -> Result<Counter, RegisterError> {
         let c = Counter(Arc::new(AtomicU64::new(0)));
-        self.add(spec, Source::Counter { c: c.clone(), last: None, rate: 0.0 })?;
+        self.add(
+            spec,
+            Source::Counter {
+                c: c.clone(),
+                last: None,
+                rate: 0.0,
+            },
+        )?;
         Ok(c)
     }
 
@@ -274,7 +297,11 @@ impl Registry {
     /// Definitions and one collection group per metric, for the scheduler.
     pub fn schedule(&self) -> (Vec<Arc<MetricDef>>, Vec<GroupSpec>) {
         let inner = self.lock();
-        let defs = inner.entries.iter().map(|e| Arc::new(e.spec.def.clone())).collect();
+        let defs = inner
+            .entries
+            .iter()
+            .map(|e| Arc::new(e.spec.def.clone()))
+            .collect();
         let groups = inner
             .entries
             .iter()
@@ -298,7 +325,8 @@ impl Registry {
     pub fn sample(&self, name: &str, now: u64) -> Option<Value> {
         let mut inner = self.lock();
         let idx = inner.entries.iter().position(|e| e.spec.def.name == name)?;
-        if matches!(inner.entries[idx].source, Source::Collected) && inner.collected_at != Some(now) {
+        if matches!(inner.entries[idx].source, Source::Collected) && inner.collected_at != Some(now)
+        {
             let mut samples = Samples::default();
             let mut collectors = std::mem::take(&mut inner.collectors);
             drop(inner);
@@ -311,7 +339,9 @@ impl Registry {
             inner.collected = samples;
             inner.collected_at = Some(now);
         }
-        let Inner { entries, collected, .. } = &mut *inner;
+        let Inner {
+            entries, collected, ..
+        } = &mut *inner;
         let e = &mut entries[idx];
         let ty = e.spec.def.metric_type;
         match &mut e.source {
@@ -355,19 +385,31 @@ mod tests {
     #[test]
     fn gauges_counters_and_collectors() {
         let r = Registry::default();
-        let g = r.gauge(MetricSpec::new("relay_rooms").metric_type(MetricType::UInt32)).unwrap();
+        let g = r
+            .gauge(MetricSpec::new("relay_rooms").metric_type(MetricType::UInt32))
+            .unwrap();
         let c = r.counter(MetricSpec::new("relay_rx_pkts")).unwrap();
         r.collector(
             vec![MetricSpec::new("relay_jitter_ms")],
             Box::new(|s: &mut Samples| s.set_f64("relay_jitter_ms", 3.5)),
         )
         .unwrap();
-        assert_eq!(r.gauge(MetricSpec::new("relay_rooms")).unwrap_err(), RegisterError::Duplicate("relay_rooms".into()));
-        assert!(matches!(r.gauge(MetricSpec::new("a/b")), Err(RegisterError::InvalidName(_))));
+        assert_eq!(
+            r.gauge(MetricSpec::new("relay_rooms")).unwrap_err(),
+            RegisterError::Duplicate("relay_rooms".into())
+        );
+        assert!(matches!(
+            r.gauge(MetricSpec::new("a/b")),
+            Err(RegisterError::InvalidName(_))
+        ));
         g.set(7.0);
         assert_eq!(r.sample("relay_rooms", 100), Some(Value::UInt(7)));
         c.add(100);
-        assert_eq!(r.sample("relay_rx_pkts", 100), Some(Value::Float(0.0)), "first sample: no rate yet");
+        assert_eq!(
+            r.sample("relay_rx_pkts", 100),
+            Some(Value::Float(0.0)),
+            "first sample: no rate yet"
+        );
         c.add(300);
         assert_eq!(r.sample("relay_rx_pkts", 110), Some(Value::Float(30.0)));
         assert_eq!(r.sample("relay_jitter_ms", 110), Some(Value::Float(3.5)));

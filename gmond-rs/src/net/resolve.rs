@@ -31,15 +31,19 @@ pub fn reverse(ip: IpAddr) -> Option<String> {
 
 /// Start a resolver thread. Send it addresses; it calls `apply(ip, name)` for each that resolves.
 /// The thread ends when the returned sender is dropped.
-pub fn spawn(apply: impl Fn(IpAddr, String) + Send + 'static) -> std::io::Result<mpsc::Sender<IpAddr>> {
+pub fn spawn(
+    apply: impl Fn(IpAddr, String) + Send + 'static,
+) -> std::io::Result<mpsc::Sender<IpAddr>> {
     let (tx, rx) = mpsc::channel::<IpAddr>();
-    std::thread::Builder::new().name("gmond-resolve".into()).spawn(move || {
-        for ip in rx {
-            if let Some(name) = reverse(ip) {
-                apply(ip, name);
+    std::thread::Builder::new()
+        .name("gmond-resolve".into())
+        .spawn(move || {
+            for ip in rx {
+                if let Some(name) = reverse(ip) {
+                    apply(ip, name);
+                }
             }
-        }
-    })?;
+        })?;
     Ok(tx)
 }
 
@@ -50,6 +54,9 @@ mod tests {
     #[test]
     fn loopback_resolves_through_the_hosts_file() {
         // 127.0.0.1 is "localhost" in every /etc/hosts this project runs on.
-        assert_eq!(reverse("127.0.0.1".parse().unwrap()).as_deref(), Some("localhost"));
+        assert_eq!(
+            reverse("127.0.0.1".parse().unwrap()).as_deref(),
+            Some("localhost")
+        );
     }
 }

@@ -8,10 +8,15 @@ use std::time::Duration;
 
 /// Index of a network interface by name (`"lo"`, `"eth0"`).
 pub fn if_index(name: &str) -> io::Result<u32> {
-    let c = std::ffi::CString::new(name).map_err(|_| io::Error::other("interface name contains NUL"))?;
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| io::Error::other("interface name contains NUL"))?;
     // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
     let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if idx == 0 { Err(io::Error::other(format!("no such interface {name:?}"))) } else { Ok(idx) }
+    if idx == 0 {
+        Err(io::Error::other(format!("no such interface {name:?}")))
+    } else {
+        Ok(idx)
+    }
 }
 
 /// First IPv4 address of interface `name`.
@@ -64,7 +69,11 @@ pub struct RecvSpec {
 /// thread can notice shutdown).
 pub fn open_recv(spec: &RecvSpec) -> io::Result<UdpSocket> {
     let addr = SocketAddr::new(spec.bind, spec.port);
-    let domain = if addr.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
+    let domain = if addr.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     s.set_reuse_address(true)?;
     if addr.is_ipv6() {
@@ -111,7 +120,11 @@ pub struct SendSpec {
 
 /// Open a non-blocking send socket connected to its destination.
 pub fn open_send(spec: &SendSpec) -> io::Result<UdpSocket> {
-    let domain = if spec.dest.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
+    let domain = if spec.dest.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     let local: IpAddr = match (spec.bind, spec.dest) {
         (Some(b), _) => b,
@@ -152,7 +165,11 @@ pub struct Batch {
 impl Batch {
     /// `n` buffers of `size` bytes.
     pub fn new(n: usize, size: usize) -> Batch {
-        Batch { bufs: vec![vec![0; size]; n], lens: vec![0; n], addrs: vec![None; n] }
+        Batch {
+            bufs: vec![vec![0; size]; n],
+            lens: vec![0; n],
+            addrs: vec![None; n],
+        }
     }
 
     /// The `i`th received datagram and its source.
@@ -165,13 +182,21 @@ fn sockaddr_to_std(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match i32::from(ss.ss_family) {
         libc::AF_INET => {
             // SAFETY: family AF_INET means the storage holds a sockaddr_in.
-            let sin = unsafe { &*(ss as *const libc::sockaddr_storage as *const libc::sockaddr_in) };
-            Some(SocketAddr::new(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)).into(), u16::from_be(sin.sin_port)))
+            let sin =
+                unsafe { &*(ss as *const libc::sockaddr_storage as *const libc::sockaddr_in) };
+            Some(SocketAddr::new(
+                Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)).into(),
+                u16::from_be(sin.sin_port),
+            ))
         }
         libc::AF_INET6 => {
             // SAFETY: family AF_INET6 means the storage holds a sockaddr_in6.
-            let sin6 = unsafe { &*(ss as *const libc::sockaddr_storage as *const libc::sockaddr_in6) };
-            Some(SocketAddr::new(Ipv6Addr::from(sin6.sin6_addr.s6_addr).into(), u16::from_be(sin6.sin6_port)))
+            let sin6 =
+                unsafe { &*(ss as *const libc::sockaddr_storage as *const libc::sockaddr_in6) };
+            Some(SocketAddr::new(
+                Ipv6Addr::from(sin6.sin6_addr.s6_addr).into(),
+                u16::from_be(sin6.sin6_port),
+            ))
         }
         _ => None,
     }
@@ -186,7 +211,10 @@ pub fn recv_batch(sock: &UdpSocket, batch: &mut Batch) -> io::Result<usize> {
     let mut iovs: Vec<libc::iovec> = batch
         .bufs
         .iter_mut()
-        .map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() })
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
         .collect();
     // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
     let mut names: Vec<libc::sockaddr_storage> = vec![unsafe { std::mem::zeroed() }; n];
@@ -197,14 +225,21 @@ pub fn recv_batch(sock: &UdpSocket, batch: &mut Batch) -> io::Result<usize> {
             m.msg_hdr.msg_iov = &mut iovs[i];
             m.msg_hdr.msg_iovlen = 1;
             m.msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
-            m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            m.msg_hdr.msg_namelen =
+                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             m
         })
         .collect();
     // SAFETY: `msgs` points at `n` initialised headers whose buffers (`iovs`, `names`,
     // `batch.bufs`) outlive the call. MSG_WAITFORONE returns once one datagram is in.
     let got = unsafe {
-        libc::recvmmsg(sock.as_raw_fd(), msgs.as_mut_ptr(), n as libc::c_uint, libc::MSG_WAITFORONE, std::ptr::null_mut())
+        libc::recvmmsg(
+            sock.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_WAITFORONE,
+            std::ptr::null_mut(),
+        )
     };
     if got < 0 {
         return Err(io::Error::last_os_error());
@@ -224,7 +259,9 @@ pub fn kernel_rcvbuf_errors() -> Option<u64> {
     let mut lines = text.lines().filter(|l| l.starts_with("Udp:"));
     let header = lines.next()?;
     let values = lines.next()?;
-    let idx = header.split_whitespace().position(|h| h == "RcvbufErrors")?;
+    let idx = header
+        .split_whitespace()
+        .position(|h| h == "RcvbufErrors")?;
     values.split_whitespace().nth(idx)?.parse().ok()
 }
 
@@ -243,7 +280,13 @@ mod tests {
         })
         .unwrap();
         let dest = r.local_addr().unwrap();
-        let s = open_send(&SendSpec { dest, ttl: 1, mcast_if: None, bind: None }).unwrap();
+        let s = open_send(&SendSpec {
+            dest,
+            ttl: 1,
+            mcast_if: None,
+            bind: None,
+        })
+        .unwrap();
         for i in 0..10u8 {
             s.send(&[i; 8]).unwrap();
         }

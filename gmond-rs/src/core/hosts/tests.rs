@@ -1,33 +1,61 @@
 use super::*;
 use ganglia_proto::xdr::{self, Metadata};
 
-fn meta_msg<'a>(host: &'a str, name: &'a str, spoof: bool, extra: Vec<(&'a str, &'a str)>) -> Message<'a> {
+fn meta_msg<'a>(
+    host: &'a str,
+    name: &'a str,
+    spoof: bool,
+    extra: Vec<(&'a str, &'a str)>,
+) -> Message<'a> {
     Message::Metadata {
         id: MetricId { host, name, spoof },
-        meta: Metadata { metric_type: "float", name, units: "%", slope: 3, tmax: 90, dmax: 0, extra },
+        meta: Metadata {
+            metric_type: "float",
+            name,
+            units: "%",
+            slope: 3,
+            tmax: 90,
+            dmax: 0,
+            extra,
+        },
     }
 }
 
 fn val_msg<'a>(host: &'a str, name: &'a str, spoof: bool, v: WireValue<'a>) -> Message<'a> {
-    Message::Value { id: MetricId { host, name, spoof }, fmt: "%.1f", value: v }
+    Message::Value {
+        id: MetricId { host, name, spoof },
+        fmt: "%.1f",
+        value: v,
+    }
 }
 
 const SRC: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
 
 #[test]
 fn fixture_packets_build_a_host() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ganglia-proto/tests/data/xdr");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ganglia-proto/tests/data/xdr");
     let mut t = HostTable::new(Limits::default());
     let mut st = Stats::default();
     let mut actions = Vec::new();
-    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
-    for p in names.iter().filter(|p| !p.to_string_lossy().contains("req-")) {
+    for p in names
+        .iter()
+        .filter(|p| !p.to_string_lossy().contains("req-"))
+    {
         let bytes = std::fs::read(p).unwrap();
         let msg = xdr::decode(&bytes).unwrap();
         actions.push(t.handle(1000, SRC, &msg, &mut st));
     }
-    assert_eq!(actions[0].resolve, Some(SRC), "first packet creates the host");
+    assert_eq!(
+        actions[0].resolve,
+        Some(SRC),
+        "first packet creates the host"
+    );
     assert!(actions[1..].iter().all(|a| a.resolve.is_none()));
     let local = t.get("127.0.0.1").unwrap();
     assert!(local.gmond_started > 0, "heartbeat sets GMOND_STARTED");
@@ -35,7 +63,10 @@ fn fixture_packets_build_a_host() {
     assert_eq!(&*load.meta.as_ref().unwrap().metric_type, "float");
     assert!(load.val.parse::<f64>().is_ok(), "{}", load.val);
     assert_eq!(local.metrics["fixture_u8"].val, "200");
-    assert_eq!(&*local.metrics["fixture_u8"].meta.as_ref().unwrap().units, "things");
+    assert_eq!(
+        &*local.metrics["fixture_u8"].meta.as_ref().unwrap().units,
+        "things"
+    );
     let spoof = t.get("10.1.2.3").unwrap();
     assert_eq!((spoof.name.as_str(), spoof.spoofed), ("spoofhost", true));
     assert_eq!(spoof.metrics["fixture_spoofed"].val, "42");
@@ -51,11 +82,21 @@ fn value_without_metadata_asks_once_per_interval() {
     assert_eq!(first.resolve, Some(SRC));
     let mut asked = u32::from(matches!(first.action, Action::RequestMetadata { .. }));
     for now in 101..(100 + REQUEST_INTERVAL) {
-        asked += u32::from(matches!(t.handle(now, SRC, &v, &mut st).action, Action::RequestMetadata { .. }));
+        asked += u32::from(matches!(
+            t.handle(now, SRC, &v, &mut st).action,
+            Action::RequestMetadata { .. }
+        ));
     }
     assert_eq!(asked, 1, "one request per interval");
     let again = t.handle(200, SRC, &v, &mut st).action;
-    assert_eq!(again, Action::RequestMetadata { host: "node1".into(), name: "temp".into(), spoof: false });
+    assert_eq!(
+        again,
+        Action::RequestMetadata {
+            host: "node1".into(),
+            name: "temp".into(),
+            spoof: false
+        }
+    );
     assert_eq!(t.get("127.0.0.1").unwrap().metrics["temp"].val, "1.5");
 }
 
@@ -64,13 +105,21 @@ fn spoofing_rules() {
     let mut t = HostTable::new(Limits::default());
     let mut st = Stats::default();
     let m = meta_msg("10.0.0.9:web9", "cpu_user", true, vec![]);
-    assert_eq!(t.handle(5, SRC, &m, &mut st).resolve, None, "spoofed hosts are never resolved");
+    assert_eq!(
+        t.handle(5, SRC, &m, &mut st).resolve,
+        None,
+        "spoofed hosts are never resolved"
+    );
     assert_eq!(t.get("10.0.0.9").unwrap().name, "web9");
     for bad in ["nocolon", ":x", "10.0.0.1:", ""] {
         t.handle(5, SRC, &meta_msg(bad, "m", true, vec![]), &mut st);
     }
     assert_eq!(st.dropped_bad_spoof, 4);
-    assert_eq!(split_spoof("::1:six"), Some((":", "1:six")), "first ':' after the first char");
+    assert_eq!(
+        split_spoof("::1:six"),
+        Some((":", "1:six")),
+        "first ':' after the first char"
+    );
     // Non-spoofed ':' in a name becomes '_' (3.7.2 sanitize_metric_name).
     t.handle(5, SRC, &meta_msg("h", "a:b", false, vec![]), &mut st);
     assert!(t.get("127.0.0.1").unwrap().metrics.contains_key("a_b"));
@@ -80,18 +129,64 @@ fn spoofing_rules() {
 fn heartbeat_and_location_update_the_host() {
     let mut t = HostTable::new(Limits::default());
     let mut st = Stats::default();
-    t.handle(1, SRC, &Message::Value { id: MetricId { host: "h", name: "heartbeat", spoof: false }, fmt: "%u", value: WireValue::UInt(777) }, &mut st);
-    t.handle(1, SRC, &Message::Value { id: MetricId { host: "h", name: "location", spoof: false }, fmt: "%s", value: WireValue::Str("1,2,3") }, &mut st);
+    t.handle(
+        1,
+        SRC,
+        &Message::Value {
+            id: MetricId {
+                host: "h",
+                name: "heartbeat",
+                spoof: false,
+            },
+            fmt: "%u",
+            value: WireValue::UInt(777),
+        },
+        &mut st,
+    );
+    t.handle(
+        1,
+        SRC,
+        &Message::Value {
+            id: MetricId {
+                host: "h",
+                name: "location",
+                spoof: false,
+            },
+            fmt: "%s",
+            value: WireValue::Str("1,2,3"),
+        },
+        &mut st,
+    );
     let h = t.get("127.0.0.1").unwrap();
-    assert_eq!((h.gmond_started, h.location.as_deref()), (777, Some("1,2,3")));
+    assert_eq!(
+        (h.gmond_started, h.location.as_deref()),
+        (777, Some("1,2,3"))
+    );
     // gmetric -S ip:host -H sends heartbeat as the string "0".
-    t.handle(1, SRC, &Message::Value { id: MetricId { host: "1.2.3.4:x", name: "heartbeat", spoof: true }, fmt: "%s", value: WireValue::Str("0") }, &mut st);
+    t.handle(
+        1,
+        SRC,
+        &Message::Value {
+            id: MetricId {
+                host: "1.2.3.4:x",
+                name: "heartbeat",
+                spoof: true,
+            },
+            fmt: "%s",
+            value: WireValue::Str("0"),
+        },
+        &mut st,
+    );
     assert_eq!(t.get("1.2.3.4").unwrap().gmond_started, 0);
 }
 
 #[test]
 fn caps_bound_memory_and_are_counted() {
-    let mut t = HostTable::new(Limits { max_hosts: 3, max_metrics_per_host: 2, max_name_len: 8 });
+    let mut t = HostTable::new(Limits {
+        max_hosts: 3,
+        max_metrics_per_host: 2,
+        max_name_len: 8,
+    });
     let mut st = Stats::default();
     for i in 0..10 {
         let h = format!("10.0.0.{i}:h{i}");
@@ -102,7 +197,12 @@ fn caps_bound_memory_and_are_counted() {
         t.handle(1, SRC, &meta_msg("10.0.0.0:h0", n, true, vec![]), &mut st);
     }
     assert_eq!(st.dropped_metric_cap, 3);
-    t.handle(1, SRC, &meta_msg("10.0.0.0:h0", "way_too_long_name", true, vec![]), &mut st);
+    t.handle(
+        1,
+        SRC,
+        &meta_msg("10.0.0.0:h0", "way_too_long_name", true, vec![]),
+        &mut st,
+    );
     assert_eq!(st.dropped_bad_name, 1);
     assert_eq!(t.metric_count(), 4);
 }
@@ -113,11 +213,19 @@ fn identical_metadata_is_shared_and_swept() {
     let mut st = Stats::default();
     for i in 0..50 {
         let h = format!("10.0.1.{i}:n{i}");
-        t.handle(1, SRC, &meta_msg(&h, "load_one", true, vec![("GROUP", "load")]), &mut st);
+        t.handle(
+            1,
+            SRC,
+            &meta_msg(&h, "load_one", true, vec![("GROUP", "load")]),
+            &mut st,
+        );
     }
     assert_eq!(t.distinct_metadata(), 1);
     t.cleanup(100_000, 10, &mut st);
-    assert_eq!((t.len(), st.hosts_expired, t.distinct_metadata()), (0, 50, 0));
+    assert_eq!(
+        (t.len(), st.hosts_expired, t.distinct_metadata()),
+        (0, 50, 0)
+    );
 }
 
 #[test]
@@ -125,14 +233,37 @@ fn metric_dmax_counts_from_the_last_value() {
     let mut t = HostTable::new(Limits::default());
     let mut st = Stats::default();
     let m = Message::Metadata {
-        id: MetricId { host: "h", name: "tmp", spoof: false },
-        meta: Metadata { metric_type: "uint32", name: "tmp", units: "", slope: 3, tmax: 60, dmax: 100, extra: vec![] },
+        id: MetricId {
+            host: "h",
+            name: "tmp",
+            spoof: false,
+        },
+        meta: Metadata {
+            metric_type: "uint32",
+            name: "tmp",
+            units: "",
+            slope: 3,
+            tmax: 60,
+            dmax: 100,
+            extra: vec![],
+        },
     };
     t.handle(0, SRC, &m, &mut st);
-    let v = Message::Value { id: MetricId { host: "h", name: "tmp", spoof: false }, fmt: "%u", value: WireValue::UInt(1) };
+    let v = Message::Value {
+        id: MetricId {
+            host: "h",
+            name: "tmp",
+            spoof: false,
+        },
+        fmt: "%u",
+        value: WireValue::UInt(1),
+    };
     t.handle(90, SRC, &v, &mut st);
     t.cleanup(150, 0, &mut st);
-    assert!(t.get("127.0.0.1").unwrap().metrics.contains_key("tmp"), "value at 90 keeps it alive");
+    assert!(
+        t.get("127.0.0.1").unwrap().metrics.contains_key("tmp"),
+        "value at 90 keeps it alive"
+    );
     t.cleanup(191, 0, &mut st);
     assert!(!t.get("127.0.0.1").unwrap().metrics.contains_key("tmp"));
     assert_eq!(st.metrics_expired, 1);

@@ -26,7 +26,12 @@ impl Sampler for Fixed {
 }
 
 fn metric(name: &str, threshold: f64, title: Option<&str>) -> GroupMetricSpec {
-    GroupMetricSpec { name: Some(name.into()), name_match: None, value_threshold: threshold, title: title.map(Into::into) }
+    GroupMetricSpec {
+        name: Some(name.into()),
+        name_match: None,
+        value_threshold: threshold,
+        title: title.map(Into::into),
+    }
 }
 
 /// (id, name) of each datagram.
@@ -44,12 +49,18 @@ fn cpu_group() -> GroupSpec {
         collect_once: false,
         collect_every: 20,
         time_threshold: 90,
-        metrics: vec![metric("cpu_user", 1.0, Some("CPU User")), metric("cpu_idle", 5.0, None)],
+        metrics: vec![
+            metric("cpu_user", 1.0, Some("CPU User")),
+            metric("cpu_idle", 5.0, None),
+        ],
     }
 }
 
 fn sampler(user: f32, idle: f32) -> Fixed {
-    Fixed(HashMap::from([("cpu_user".to_string(), user), ("cpu_idle".to_string(), idle)]))
+    Fixed(HashMap::from([
+        ("cpu_user".to_string(), user),
+        ("cpu_idle".to_string(), idle),
+    ]))
 }
 
 #[test]
@@ -60,12 +71,25 @@ fn first_tick_sends_metadata_then_values_then_waits_for_time_threshold() {
     s.tick(1000, &mut sampler(10.0, 80.0), &mut out);
     assert_eq!(
         summary(&out),
-        vec![(128, "cpu_user".into()), (134, "cpu_user".into()), (128, "cpu_idle".into()), (134, "cpu_idle".into())]
+        vec![
+            (128, "cpu_user".into()),
+            (134, "cpu_user".into()),
+            (128, "cpu_idle".into()),
+            (134, "cpu_idle".into())
+        ]
     );
-    let Message::Metadata { meta, .. } = xdr::decode(&out[0]).unwrap() else { panic!() };
+    let Message::Metadata { meta, .. } = xdr::decode(&out[0]).unwrap() else {
+        panic!()
+    };
     assert_eq!(meta.extra("TITLE"), Some("CPU User"));
-    let Message::Metadata { meta, .. } = xdr::decode(&out[2]).unwrap() else { panic!() };
-    assert_eq!(meta.extra("TITLE"), Some("cpu_idle"), "title defaults to the name");
+    let Message::Metadata { meta, .. } = xdr::decode(&out[2]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        meta.extra("TITLE"),
+        Some("cpu_idle"),
+        "title defaults to the name"
+    );
     assert_eq!(s.next_deadline(), 1020);
     // Small changes: collected at 1020..1080 but not sent until time_threshold (1090).
     for now in [1020, 1040, 1060, 1080] {
@@ -75,7 +99,11 @@ fn first_tick_sends_metadata_then_values_then_waits_for_time_threshold() {
     }
     out.clear();
     s.tick(1090, &mut sampler(10.5, 80.0), &mut out);
-    assert_eq!(summary(&out), vec![(134, "cpu_user".into()), (134, "cpu_idle".into())], "no metadata re-send with interval 0");
+    assert_eq!(
+        summary(&out),
+        vec![(134, "cpu_user".into()), (134, "cpu_idle".into())],
+        "no metadata re-send with interval 0"
+    );
 }
 
 #[test]
@@ -86,8 +114,13 @@ fn value_threshold_sends_the_whole_group_early() {
     s.tick(0, &mut sampler(10.0, 80.0), &mut out);
     out.clear();
     s.tick(20, &mut sampler(11.5, 80.0), &mut out);
-    assert_eq!(summary(&out), vec![(134, "cpu_user".into()), (134, "cpu_idle".into())]);
-    let Message::Value { value, .. } = xdr::decode(&out[0]).unwrap() else { panic!() };
+    assert_eq!(
+        summary(&out),
+        vec![(134, "cpu_user".into()), (134, "cpu_idle".into())]
+    );
+    let Message::Value { value, .. } = xdr::decode(&out[0]).unwrap() else {
+        panic!()
+    };
     assert_eq!(value, WireValue::Float(11.5));
 }
 
@@ -101,13 +134,25 @@ fn metadata_request_resends_metadata_and_group() {
     assert!(!s.request_metadata("not_ours"));
     out.clear();
     s.tick(5, &mut sampler(10.0, 80.0), &mut out);
-    assert_eq!(summary(&out), vec![(134, "cpu_user".into()), (128, "cpu_idle".into()), (134, "cpu_idle".into())]);
+    assert_eq!(
+        summary(&out),
+        vec![
+            (134, "cpu_user".into()),
+            (128, "cpu_idle".into()),
+            (134, "cpu_idle".into())
+        ]
+    );
 }
 
 #[test]
 fn metadata_interval_refreshes_every_metric_whatever_the_group_schedule() {
     let catalog = vec![def("disk_total")];
-    let slow = GroupSpec { collect_once: false, collect_every: 1800, time_threshold: 3600, metrics: vec![metric("disk_total", 1.0, None)] };
+    let slow = GroupSpec {
+        collect_once: false,
+        collect_every: 1800,
+        time_threshold: 3600,
+        metrics: vec![metric("disk_total", 1.0, None)],
+    };
     let mut s = Scheduler::new(&[slow], &catalog, Sender::plain("n"), 30).unwrap();
     let mut smp = Fixed(HashMap::from([("disk_total".to_string(), 100.0)]));
     let mut out = Vec::new();
@@ -116,7 +161,10 @@ fn metadata_interval_refreshes_every_metric_whatever_the_group_schedule() {
     assert_eq!(s.next_deadline(), 1030);
     out.clear();
     s.tick(1030, &mut smp, &mut out);
-    assert_eq!(summary(&out), vec![(128, "disk_total".into()), (134, "disk_total".into())]);
+    assert_eq!(
+        summary(&out),
+        vec![(128, "disk_total".into()), (134, "disk_total".into())]
+    );
     out.clear();
     s.tick(1045, &mut smp, &mut out);
     assert!(out.is_empty());
@@ -131,22 +179,53 @@ fn prefix_and_regex_matching_with_title_backrefs() {
         time_threshold: 60,
         metrics: vec![
             metric("CPU_", -1.0, None),
-            GroupMetricSpec { name: None, name_match: Some("^load_(.*)$".into()), value_threshold: -1.0, title: Some("Load \\1".into()) },
+            GroupMetricSpec {
+                name: None,
+                name_match: Some("^load_(.*)$".into()),
+                value_threshold: -1.0,
+                title: Some("Load \\1".into()),
+            },
             metric("nothing_like_this", -1.0, None),
         ],
     };
     let s = Scheduler::new(&[g], &catalog, Sender::plain("n"), 0).unwrap();
-    let got: Vec<_> = s.metrics().map(|(d, t)| (d.name.clone(), t.to_owned())).collect();
-    assert_eq!(got, vec![("cpu_user".into(), "cpu_user".into()), ("cpu_idle".into(), "cpu_idle".into()), ("load_one".into(), "Load one".into())]);
+    let got: Vec<_> = s
+        .metrics()
+        .map(|(d, t)| (d.name.clone(), t.to_owned()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("cpu_user".into(), "cpu_user".into()),
+            ("cpu_idle".into(), "cpu_idle".into()),
+            ("load_one".into(), "Load one".into())
+        ]
+    );
     assert_eq!(s.unmatched(), ["nothing_like_this".to_string()]);
-    let bad = GroupSpec { metrics: vec![GroupMetricSpec { name: None, name_match: Some("(".into()), value_threshold: -1.0, title: None }], ..cpu_group() };
-    assert!(matches!(Scheduler::new(&[bad], &catalog, Sender::plain("n"), 0), Err(ScheduleError::BadPattern { .. })));
+    let bad = GroupSpec {
+        metrics: vec![GroupMetricSpec {
+            name: None,
+            name_match: Some("(".into()),
+            value_threshold: -1.0,
+            title: None,
+        }],
+        ..cpu_group()
+    };
+    assert!(matches!(
+        Scheduler::new(&[bad], &catalog, Sender::plain("n"), 0),
+        Err(ScheduleError::BadPattern { .. })
+    ));
 }
 
 #[test]
 fn collect_once_groups_are_sampled_once_and_resent() {
     let catalog = vec![def("cpu_user")];
-    let g = GroupSpec { collect_once: true, collect_every: 10, time_threshold: 20, metrics: vec![metric("cpu_user", -1.0, None)] };
+    let g = GroupSpec {
+        collect_once: true,
+        collect_every: 10,
+        time_threshold: 20,
+        metrics: vec![metric("cpu_user", -1.0, None)],
+    };
     let mut s = Scheduler::new(&[g], &catalog, Sender::plain("n"), 0).unwrap();
     struct Count(u32);
     impl Sampler for Count {
