@@ -242,7 +242,7 @@ fn strip_trailing_zeros(s: &mut String) {
 }
 
 fn render_float(out: &mut String, spec: &Spec, v: f64) {
-    let neg = v.is_sign_negative() && !(v == 0.0 && !v.is_sign_negative());
+    let neg = v.is_sign_negative();
     let mag = v.abs();
     let upper = spec.conv.is_ascii_uppercase();
     if !v.is_finite() {
@@ -447,7 +447,7 @@ mod tests {
         assert_eq!(render("%g", Double(0.00001)), "1e-05");
         assert_eq!(render("%g", Double(123456.0)), "123456");
         assert_eq!(render("%g", Double(1234567.0)), "1.23457e+06");
-        assert_eq!(render("%.3g", Double(3.14159)), "3.14");
+        assert_eq!(render("%.3g", Double(1.23456)), "1.23");
         assert_eq!(render("%g", Double(100.0)), "100");
         assert_eq!(render("%f", Double(f64::NAN)), "nan");
         assert_eq!(render("%f", Double(f64::NEG_INFINITY)), "-inf");

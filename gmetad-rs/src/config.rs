@@ -183,18 +183,20 @@ impl Config {
     /// interactive_port 8652 on 127.0.0.1, RRDs under [`default_rrd_rootdir`].
     pub fn builtin() -> Config {
         let lo: IpAddr = Ipv4Addr::LOCALHOST.into();
-        let mut c = GmetadConfig::default();
-        c.rrd_rootdir = default_rrd_rootdir().to_string_lossy().into_owned();
-        c.xml_bind = Some(lo);
-        c.interactive_bind = Some(lo);
-        c.data_sources = vec![DataSource {
-            name: "local".into(),
-            step: 15,
-            addresses: vec![SourceAddr {
-                host: "127.0.0.1".into(),
-                port: 8649,
+        let c = GmetadConfig {
+            rrd_rootdir: default_rrd_rootdir().to_string_lossy().into_owned(),
+            xml_bind: Some(lo),
+            interactive_bind: Some(lo),
+            data_sources: vec![DataSource {
+                name: "local".into(),
+                step: 15,
+                addresses: vec![SourceAddr {
+                    host: "127.0.0.1".into(),
+                    port: 8649,
+                }],
             }],
-        }];
+            ..GmetadConfig::default()
+        };
         // An IP literal always resolves, so this cannot fail.
         Config::from_conf(&c).unwrap_or_else(|e| unreachable!("built-in config: {e}"))
     }

@@ -145,7 +145,7 @@ pub fn render(name: &str, localtime: i64, hosts: &[GstatHost], o: &GstatOptions)
             .partial_cmp(&key(b))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    dead.sort_by(|a, b| b.reported.cmp(&a.reported));
+    dead.sort_by_key(|h| std::cmp::Reverse(h.reported));
     let gexec: Vec<&GstatHost> = up.iter().copied().filter(|h| h.gexec_on).collect();
 
     let mut s = String::new();

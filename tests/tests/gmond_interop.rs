@@ -69,7 +69,10 @@ fn host_by_ip<'a>(d: &'a Document, ip: &str) -> Option<&'a Host> {
 
 /// What must be identical between two receivers of the same metric: everything but the value
 /// and the timing.
-fn shape(m: &Metric) -> (String, String, String, u64, u64, Vec<(String, String)>) {
+/// TYPE, UNITS, SLOPE, TMAX, DMAX and sorted extra data.
+type Shape = (String, String, String, u64, u64, Vec<(String, String)>);
+
+fn shape(m: &Metric) -> Shape {
     let mut extra = m.extra.clone();
     extra.sort();
     (
@@ -82,7 +85,7 @@ fn shape(m: &Metric) -> (String, String, String, u64, u64, Vec<(String, String)>
     )
 }
 
-fn shapes(h: &Host) -> BTreeMap<String, (String, String, String, u64, u64, Vec<(String, String)>)> {
+fn shapes(h: &Host) -> BTreeMap<String, Shape> {
     h.metrics
         .iter()
         .map(|m| (m.name.clone(), shape(m)))

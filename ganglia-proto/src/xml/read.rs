@@ -121,8 +121,11 @@ fn lenient_i64(s: &str) -> i64 {
     }
 }
 
+/// An element's attributes: (NAME, unescaped value).
+type Attrs<'a> = Vec<(&'a [u8], Cow<'a, str>)>;
+
 /// Attributes of an element as (NAME, unescaped value) pairs, borrowing where possible.
-fn attrs<'a>(e: &'a BytesStart<'a>) -> Result<Vec<(&'a [u8], Cow<'a, str>)>, String> {
+fn attrs<'a>(e: &'a BytesStart<'a>) -> Result<Attrs<'a>, String> {
     let mut v = Vec::with_capacity(10);
     for a in e.attributes().with_checks(false) {
         let a = a.map_err(|err| err.to_string())?;

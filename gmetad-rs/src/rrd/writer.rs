@@ -174,7 +174,6 @@ impl Writer {
                     // skip_past_updates: a file left by an earlier run may be ahead of us.
                     let opts = Options {
                         skip_past_updates: true,
-                        ..Options::default()
                     };
                     match rrd::ops::update::update_all(&path, opts, &[(when, data)]) {
                         Ok(()) => stats.written += 1,
