@@ -182,7 +182,7 @@ fn group(once: bool, every: u64, threshold: u64, metrics: &[(&str, f64, &str)]) 
                 name: Some((*n).to_owned()),
                 name_match: None,
                 value_threshold: *v,
-                title: Some((*t).to_owned()),
+                title: (!t.is_empty()).then(|| (*t).to_owned()),
             })
             .collect(),
     }
@@ -233,7 +233,7 @@ impl AgentConfig {
                     buffer: 0,
                 },
                 acl: None,
-                retry_bind: false,
+                retry_bind: true,
             }],
             tcp: vec![TcpChannel {
                 addr: SocketAddr::new(lo, 8649),

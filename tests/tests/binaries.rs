@@ -1,0 +1,156 @@
+//! The binaries as an operator runs them: defaults, config errors, signals, example configs.
+
+use ganglia_proto::conf::{StdFs, gmetad as gmetad_conf, gmond as gmond_conf};
+use gmond::config::AgentConfig;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use testkit::*;
+
+#[test]
+fn the_printed_default_config_is_the_built_in_default() {
+    let text = gmond::default_conf::text();
+    assert!(text.contains("/* Multicast, as Ganglia's classic default (every node hears every node):\nudp_send_channel {\n  mcast_join = 239.2.11.71"));
+    let parsed = gmond_conf::parse_gmond_str(&text, "gmond-rs -t", &StdFs).unwrap();
+    assert_eq!(
+        AgentConfig::from_gmond_conf(&parsed).unwrap(),
+        AgentConfig::standalone()
+    );
+    let out = Command::new(bin("gmond-rs")).arg("-t").output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
+}
+
+#[test]
+fn config_errors_name_file_line_and_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("bad.conf");
+    std::fs::write(
+        &conf,
+        "globals {\n  daemonize = no\n  send_metadata_intervall = 5\n}\n",
+    )
+    .unwrap();
+    let out = Command::new(bin("gmond-rs"))
+        .arg("-f")
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("bad.conf:3:") && err.contains("send_metadata_intervall"),
+        "{err}"
+    );
+    std::fs::write(&conf, "data_source \"a\" 127.0.0.1:1\nxml_prot 8651\n").unwrap();
+    let out = Command::new(bin("gmetad-rs"))
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("bad.conf:2:") && err.contains("xml_prot"),
+        "{err}"
+    );
+}
+
+#[test]
+fn example_configs_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/conf");
+    for f in [
+        "gmond-unicast-node.conf",
+        "gmond-unicast-aggregator.conf",
+        "gmond-multicast.conf",
+    ] {
+        let p = dir.join(f);
+        gmond_conf::parse_gmond_file(p.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let agg =
+        gmond_conf::parse_gmond_file(dir.join("gmond-unicast-aggregator.conf").to_str().unwrap())
+            .unwrap();
+    let cfg = AgentConfig::from_gmond_conf(&agg).unwrap();
+    assert!(
+        cfg.recv[0]
+            .acl
+            .as_ref()
+            .unwrap()
+            .allows("10.1.2.3".parse().unwrap())
+    );
+    assert!(
+        !cfg.tcp[0]
+            .acl
+            .as_ref()
+            .unwrap()
+            .allows("10.1.2.3".parse().unwrap())
+    );
+    let g = gmetad_conf::parse_gmetad_file(dir.join("gmetad.conf").to_str().unwrap()).unwrap();
+    assert_eq!(
+        (g.data_sources.len(), g.data_sources[0].addresses.len()),
+        (2, 2)
+    );
+}
+
+fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: signalling our own child by pid.
+    unsafe { libc::kill(child.id() as i32, sig) };
+}
+
+#[test]
+fn sighup_reloads_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (udp, tcp) = (free_udp_port(), free_tcp_port());
+    let conf = dir.path().join("gmond.conf");
+    let write = |cluster: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "globals {{ daemonize = no }}\ncluster {{ name = \"{cluster}\" }}\n\
+                 udp_send_channel {{ host = 127.0.0.1  port = {udp} }}\n\
+                 udp_recv_channel {{ bind = 127.0.0.1  port = {udp} }}\n\
+                 tcp_accept_channel {{ bind = 127.0.0.1  port = {tcp} }}\n\
+                 collection_group {{ collect_every = 1  time_threshold = 5  metric {{ name = \"load_one\" }} }}\n"
+            ),
+        )
+        .unwrap()
+    };
+    write("before");
+    let pid = dir.path().join("gmond.pid");
+    let child = Command::new(bin("gmond-rs"))
+        .arg("-f")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pid)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Proc {
+        child,
+        name: "gmond-rs",
+        log: dir.path().join("none"),
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], tcp));
+    let name = || Some(parse(&fetch(addr)?).clusters.first()?.name.clone());
+    assert_eq!(
+        wait_for(Duration::from_secs(10), name).as_deref(),
+        Some("before")
+    );
+    assert!(pid.exists());
+    write("after");
+    signal(&guard.child, libc::SIGHUP);
+    let reloaded = wait_for(Duration::from_secs(10), || name().filter(|n| n == "after"));
+    assert!(reloaded.is_some(), "SIGHUP reloads the configuration");
+    // An invalid configuration on SIGHUP is refused; the running one stays.
+    std::fs::write(&conf, "globals { bogus = 1 }\n").unwrap();
+    signal(&guard.child, libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(name().as_deref(), Some("after"));
+    signal(&guard.child, libc::SIGTERM);
+    let status = wait_for(Duration::from_secs(5), || {
+        guard.child.try_wait().ok().flatten()
+    })
+    .expect("exits on SIGTERM");
+    assert!(status.success());
+    assert!(!pid.exists(), "pid file removed");
+    let _ = &mut guard;
+}
