@@ -20,8 +20,11 @@ test: prereqs
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
+## make bench: criterion benches, then gmond-rs beside Debian's gmond under the same load.
 bench: prereqs
-	$(CARGO) bench --workspace
+	$(CARGO) bench -p ganglia-proto
+	$(CARGO) build --release --workspace --bins
+	target/release/gmond-bench $(BENCH_ARGS)
 
 ## make fuzz: every cargo-fuzz target for FUZZ_SECONDS each (on stable via RUSTC_BOOTSTRAP=1).
 fuzz: prereqs

@@ -195,12 +195,15 @@ pub fn debian_gmond(dir: &Path, conf: &str) -> Proc {
 /// running test executable. `make test` builds every binary first.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let p = dir.join(name);
-    assert!(
-        p.exists(),
-        "{} is not built: run `cargo build --workspace --bins` (make test does)",
-        p.display()
-    );
-    p
+    // Test executables live in target/<profile>/deps, binaries in target/<profile>.
+    let here = exe.parent().unwrap();
+    let p = [here.join(name), here.parent().unwrap().join(name)]
+        .into_iter()
+        .find(|p| p.exists());
+    p.unwrap_or_else(|| {
+        panic!(
+            "{name} is not built next to {}: run `cargo build --workspace --bins` (make test does)",
+            exe.display()
+        )
+    })
 }

@@ -186,6 +186,8 @@ pub struct HostTable {
     interner: MetaInterner,
     limits: Limits,
     total_metrics: usize,
+    /// Reused buffer for host keys of non-spoofed packets.
+    scratch: String,
 }
 
 /// Seconds between metadata requests for the same metric.
@@ -272,34 +274,40 @@ impl HostTable {
             return Action::None;
         }
         // Host identity: the UDP source address, or the spoof string's IP part.
-        let (key, spoof_name) = if id.spoof {
+        // The key is borrowed from the packet (spoof) or written into a reused buffer, so the
+        // hot path allocates only for new hosts and metrics.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let (key, spoof_name): (&str, Option<&str>) = if id.spoof {
             match split_spoof(id.host) {
-                Some((ip, name)) if name.len() <= self.limits.max_name_len => {
-                    (ip.to_owned(), Some(name))
-                }
+                Some((ip, name)) if name.len() <= self.limits.max_name_len => (ip, Some(name)),
                 _ => {
+                    self.scratch = scratch;
                     stats.drop(Drop::BadSpoof);
                     return Action::None;
                 }
             }
         } else {
-            (src.to_string(), None)
+            use std::fmt::Write as _;
+            scratch.clear();
+            let _ = write!(scratch, "{src}");
+            (scratch.as_str(), None)
         };
         let action = Action::None;
-        if !self.hosts.contains_key(&key) {
+        if !self.hosts.contains_key(key) {
             if self.hosts.len() >= self.limits.max_hosts {
+                self.scratch = scratch;
                 stats.drop(Drop::HostCap);
                 return Action::None;
             }
-            let name = spoof_name.map_or_else(|| key.clone(), str::to_owned);
+            let name = spoof_name.unwrap_or(key).to_owned();
             if spoof_name.is_none() {
                 *resolve = Some(src);
             }
             self.hosts.insert(
-                key.clone(),
+                key.to_owned(),
                 HostState {
                     name,
-                    ip: key.clone(),
+                    ip: key.to_owned(),
                     location: None,
                     gmond_started: 0,
                     last_heard: now,
@@ -309,7 +317,9 @@ impl HostTable {
             );
             stats.hosts_created += 1;
         }
-        let Some(host) = self.hosts.get_mut(&key) else {
+        let host = self.hosts.get_mut(key);
+        self.scratch = scratch;
+        let Some(host) = host else {
             return action;
         };
         host.last_heard = now;
