@@ -141,12 +141,18 @@ fn blast(sock: &UdpSocket, pkts: &[Vec<u8>], rate: u64, secs: f64) -> u64 {
     sent
 }
 
-fn cpu_ticks(pid: u32) -> u64 {
+/// (user, system) CPU ticks of a process.
+fn cpu_split(pid: u32) -> (u64, u64) {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = s.rsplit_once(')').map_or("", |x| x.1);
     let f: Vec<&str> = after.split_whitespace().collect();
-    f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
-        + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+    let g = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    (g(11), g(12))
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let (u, s) = cpu_split(pid);
+    u + s
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -225,10 +231,10 @@ fn run(name: &'static str, exe: &Path, o: &Opts, meta: &[Vec<u8>], vals: &[Vec<u
     std::thread::sleep(Duration::from_millis(500));
     let mut rows = Vec::new();
     for &rate in &o.rates {
-        let (d0, c0) = (rcvbuf_errors(), cpu_ticks(pid));
+        let (d0, c0, split0) = (rcvbuf_errors(), cpu_ticks(pid), cpu_split(pid));
         let sent = blast(&sock, vals, rate, o.seconds);
         std::thread::sleep(Duration::from_millis(300));
-        let (d1, c1) = (rcvbuf_errors(), cpu_ticks(pid));
+        let (d1, c1, split1) = (rcvbuf_errors(), cpu_ticks(pid), cpu_split(pid));
         let tick_us = 1e6 / 100.0; // USER_HZ
         let received = sent.saturating_sub(d1 - d0).max(1);
         let row = Row {
@@ -238,8 +244,11 @@ fn run(name: &'static str, exe: &Path, o: &Opts, meta: &[Vec<u8>], vals: &[Vec<u
             cpu_us_per_pkt: (c1 - c0) as f64 * tick_us / received as f64,
         };
         eprintln!(
-            "{name}: {rate} pkt/s: sent {sent}, dropped {}, {:.2} µs CPU/pkt",
-            row.drops, row.cpu_us_per_pkt
+            "{name}: {rate} pkt/s: sent {sent}, dropped {}, {:.2} µs CPU/pkt (user {} / system {} ticks)",
+            row.drops,
+            row.cpu_us_per_pkt,
+            split1.0 - split0.0,
+            split1.1 - split0.1
         );
         rows.push(row);
     }
