@@ -73,7 +73,7 @@ pub(super) fn render(shared: &Shared, now: u64) -> Vec<u8> {
                     source: None,
                 },
                 // 3.7.2 prints extra data in reverse order of receipt.
-                meta.extra.iter().rev().map(|(k, v)| (&**k, &**v)),
+                m.extra(h).rev(),
                 cfg.allow_extra_data,
             );
         }

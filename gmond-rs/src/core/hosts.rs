@@ -63,6 +63,26 @@ impl MetaBody {
     }
 }
 
+impl MetricState {
+    /// The metric's extra data in order of receipt, SPOOF_HOST restored.
+    pub fn extra<'a>(
+        &'a self,
+        host: &'a HostState,
+    ) -> impl DoubleEndedIterator<Item = (&'a str, &'a str)> + 'a {
+        let body = self.meta.as_deref().map_or(&[][..], |m| &m.extra[..]);
+        let (at, spoof) = match self.spoof_at.zip(host.spoof.as_deref()) {
+            Some((at, s)) => (usize::from(at).min(body.len()), Some(("SPOOF_HOST", s))),
+            None => (body.len(), None),
+        };
+        let pair = |(k, v): &'a (Box<str>, Box<str>)| (&**k, &**v);
+        body[..at]
+            .iter()
+            .map(pair)
+            .chain(spoof)
+            .chain(body[at..].iter().map(pair))
+    }
+}
+
 /// Deduplicates [`MetaBody`] values.
 #[derive(Debug, Default)]
 pub struct MetaInterner {
@@ -70,7 +90,15 @@ pub struct MetaInterner {
 }
 
 impl MetaInterner {
-    fn intern(&mut self, meta: &Metadata<'_>) -> Arc<MetaBody> {
+    /// Intern `meta`. A SPOOF_HOST entry equal to the packet's own spoof string is left out of
+    /// the shared body (its position is returned), so spoofed hosts with identical metadata
+    /// share one body; the XML writer puts it back.
+    fn intern(&mut self, meta: &Metadata<'_>, spoof: Option<&str>) -> (Arc<MetaBody>, Option<u8>) {
+        let at = spoof.and_then(|sp| {
+            meta.extra
+                .iter()
+                .position(|(k, v)| *k == "SPOOF_HOST" && *v == sp)
+        });
         let body = MetaBody {
             metric_type: meta.metric_type.into(),
             units: meta.units.into(),
@@ -80,15 +108,18 @@ impl MetaInterner {
             extra: meta
                 .extra
                 .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != at)
+                .map(|(_, (k, v))| ((*k).into(), (*v).into()))
                 .collect(),
         };
+        let at = at.and_then(|i| u8::try_from(i).ok());
         if let Some(found) = self.set.get(&body) {
-            return found.clone();
+            return (found.clone(), at);
         }
         let arc = Arc::new(body);
         self.set.insert(arc.clone());
-        arc
+        (arc, at)
     }
 
     /// Forget bodies no metric uses any more.
@@ -122,6 +153,9 @@ pub struct MetricState {
     pub meta_time: u64,
     /// Epoch seconds of the last metadata request we sent for it (rate limit).
     pub requested_at: u64,
+    /// Position of a SPOOF_HOST extra element left out of the shared body (see
+    /// [`HostState::spoof`]).
+    pub spoof_at: Option<u8>,
 }
 
 /// One host as the aggregator sees it.
@@ -141,6 +175,8 @@ pub struct HostState {
     pub metrics: HashMap<Box<str>, MetricState>,
     /// Whether the name is a spoof name (never resolved).
     pub spoofed: bool,
+    /// The spoof string (`"IP:NAME"`) that created this host, if spoofed.
+    pub spoof: Option<Box<str>>,
 }
 
 /// What the caller should do after [`HostTable::handle`].
@@ -313,6 +349,7 @@ impl HostTable {
                     last_heard: now,
                     metrics: HashMap::new(),
                     spoofed: spoof_name.is_some(),
+                    spoof: spoof_name.map(|_| id.host.into()),
                 },
             );
             stats.hosts_created += 1;
@@ -342,11 +379,13 @@ impl HostTable {
             }
             Message::Metadata { meta, .. } => {
                 stats.metadata_received += 1;
-                let body = self.interner.intern(meta);
+                let own = host.spoof.as_deref().filter(|s| *s == id.host);
+                let (body, spoof_at) = self.interner.intern(meta, own);
                 match host.metrics.get_mut(name) {
                     Some(m) => {
                         m.meta = Some(body);
                         m.meta_time = now;
+                        m.spoof_at = spoof_at;
                     }
                     None => {
                         if host.metrics.len() >= self.limits.max_metrics_per_host {
@@ -358,6 +397,7 @@ impl HostTable {
                             MetricState {
                                 meta: Some(body),
                                 meta_time: now,
+                                spoof_at,
                                 ..Default::default()
                             },
                         );

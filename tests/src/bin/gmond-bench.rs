@@ -252,6 +252,8 @@ fn run(name: &'static str, exe: &Path, o: &Opts, meta: &[Vec<u8>], vals: &[Vec<u
         );
         rows.push(row);
     }
+    // State memory, measured before any XML dump (a dump's buffer is transient).
+    let rss_state = rss_kb(pid).saturating_sub(rss0);
     let mut best = Duration::MAX;
     let mut bytes = 0;
     for _ in 0..3 {
@@ -265,7 +267,7 @@ fn run(name: &'static str, exe: &Path, o: &Opts, meta: &[Vec<u8>], vals: &[Vec<u
         rows,
         dump_ms: best.as_secs_f64() * 1e3,
         dump_bytes: bytes,
-        rss_per_metric: rss_kb(pid).saturating_sub(rss0) as f64 * 1024.0 / metrics,
+        rss_per_metric: rss_state as f64 * 1024.0 / metrics,
     }
 }
 

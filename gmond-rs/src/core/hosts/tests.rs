@@ -268,3 +268,45 @@ fn metric_dmax_counts_from_the_last_value() {
     assert!(!t.get("127.0.0.1").unwrap().metrics.contains_key("tmp"));
     assert_eq!(st.metrics_expired, 1);
 }
+
+#[test]
+fn spoofed_hosts_share_metadata_and_keep_their_spoof_host_element() {
+    let mut t = HostTable::new(Limits::default());
+    let mut st = Stats::default();
+    let a = "10.0.0.1:a";
+    let b = "10.0.0.2:b";
+    for h in [a, b] {
+        t.handle(
+            1,
+            SRC,
+            &meta_msg(
+                h,
+                "m",
+                true,
+                vec![("GROUP", "g"), ("SPOOF_HOST", h), ("TITLE", "T")],
+            ),
+            &mut st,
+        );
+    }
+    assert_eq!(t.distinct_metadata(), 1, "one body for both hosts");
+    for (key, spoof) in [("10.0.0.1", a), ("10.0.0.2", b)] {
+        let host = t.get(key).unwrap();
+        let extra: Vec<_> = host.metrics["m"].extra(host).collect();
+        assert_eq!(
+            extra,
+            [("GROUP", "g"), ("SPOOF_HOST", spoof), ("TITLE", "T")]
+        );
+    }
+    // A SPOOF_HOST naming some other host is kept in the body as sent.
+    t.handle(
+        1,
+        SRC,
+        &meta_msg(a, "n", true, vec![("SPOOF_HOST", "9.9.9.9:z")]),
+        &mut st,
+    );
+    let host = t.get("10.0.0.1").unwrap();
+    assert_eq!(
+        host.metrics["n"].extra(host).collect::<Vec<_>>(),
+        [("SPOOF_HOST", "9.9.9.9:z")]
+    );
+}
