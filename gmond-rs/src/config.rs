@@ -361,7 +361,17 @@ impl AgentConfig {
             recv,
             tcp,
             groups,
-            limits: Limits::default(),
+            limits: Limits {
+                max_hosts: g.max_hosts.map_or(Limits::default().max_hosts, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
+                max_metrics_per_host: g
+                    .max_metrics_per_host
+                    .map_or(Limits::default().max_metrics_per_host, |n| {
+                        usize::try_from(n).unwrap_or(usize::MAX)
+                    }),
+                ..Limits::default()
+            },
             host_metrics: true,
         })
     }

@@ -154,3 +154,14 @@ fn sighup_reloads_and_sigterm_stops_cleanly() {
     assert!(!pid.exists(), "pid file removed");
     let _ = &mut guard;
 }
+
+#[test]
+fn host_and_metric_caps_come_from_gmond_conf() {
+    let text = "globals {\n  max_hosts = 500\n  max_metrics_per_host = 64\n}\nudp_recv_channel { bind = 127.0.0.1  port = 9 }\n";
+    let parsed = gmond_conf::parse_gmond_str(text, "caps.conf", &StdFs).unwrap();
+    let c = AgentConfig::from_gmond_conf(&parsed).unwrap();
+    assert_eq!(
+        (c.limits.max_hosts, c.limits.max_metrics_per_host),
+        (500, 64)
+    );
+}

@@ -80,6 +80,10 @@ pub struct Globals {
     pub override_ip: Option<String>,
     /// `tags` (unset: TAGS="").
     pub tags: Option<String>,
+    /// gmond-rs extension `max_hosts`: most hosts kept (a spoof flood cannot exhaust memory).
+    pub max_hosts: Option<u64>,
+    /// gmond-rs extension `max_metrics_per_host`.
+    pub max_metrics_per_host: Option<u64>,
 }
 
 impl Default for Globals {
@@ -102,6 +106,8 @@ impl Default for Globals {
             override_hostname: None,
             override_ip: None,
             tags: None,
+            max_hosts: None,
+            max_metrics_per_host: None,
         }
     }
 }
@@ -597,6 +603,8 @@ fn globals(g: &mut Globals, n: &Node) -> Result<(), ConfError> {
         "override_hostname" => g.override_hostname = os(n)?,
         "override_ip" => g.override_ip = os(n)?,
         "tags" => g.tags = os(n)?,
+        "max_hosts" => g.max_hosts = Some(u(n)?),
+        "max_metrics_per_host" => g.max_metrics_per_host = Some(u(n)?),
         _ => return Err(Ctx("globals").unknown(n)),
     }
     Ok(())

@@ -161,12 +161,19 @@ impl AgentBuilder {
         )?;
 
         let mut recv_socks = Vec::new();
+        let mut retry = Vec::new();
         if !cfg.deaf {
             for r in &cfg.recv {
                 let addr = SocketAddr::new(r.spec.bind, r.spec.port);
-                let s = udp::open_recv(&r.spec)
-                    .map_err(|source| StartError::BindUdp { addr, source })?;
-                recv_socks.push((s, r.acl.clone()));
+                match udp::open_recv(&r.spec) {
+                    Ok(s) => recv_socks.push((s, r.acl.clone())),
+                    // retry_bind: keep trying every 60 s, as gmond does.
+                    Err(e) if r.retry_bind => {
+                        tracing::warn!(%addr, error = %e, "Cannot bind udp_recv_channel; retrying every 60 s.");
+                        retry.push(r.clone());
+                    }
+                    Err(source) => return Err(StartError::BindUdp { addr, source }),
+                }
             }
         }
         let mut send_socks = Vec::new();
@@ -225,6 +232,25 @@ impl AgentBuilder {
             let t = std::thread::Builder::new()
                 .name(format!("gmond-recv-{i}"))
                 .spawn(move || recv::run(sock, acl, sh, ctl, res))
+                .map_err(StartError::Thread)?;
+            threads.push(t);
+        }
+        for (i, r) in retry.into_iter().enumerate() {
+            let (sh, ctl, res) = (shared.clone(), ctl_tx.clone(), resolver.clone());
+            let t = std::thread::Builder::new()
+                .name(format!("gmond-recv-retry-{i}"))
+                .spawn(move || {
+                    let mut next = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                    while !sh.stopping.load(Ordering::Relaxed) {
+                        if std::time::Instant::now() >= next {
+                            match udp::open_recv(&r.spec) {
+                                Ok(sock) => return recv::run(sock, r.acl, sh, ctl, res),
+                                Err(_) => next += std::time::Duration::from_secs(60),
+                            }
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                })
                 .map_err(StartError::Thread)?;
             threads.push(t);
         }
