@@ -35,6 +35,8 @@ pub struct Config {
     pub xml_addr: SocketAddr,
     /// interactive_port listen address.
     pub interactive_addr: SocketAddr,
+    /// Prometheus exposition listen address (off when `None`).
+    pub prometheus_addr: Option<SocketAddr>,
     /// RRD tree root.
     pub rrd_rootdir: PathBuf,
     /// rrdcached address (`host:port` or `unix:/path`).
@@ -163,6 +165,9 @@ impl Config {
                 c.interactive_bind.unwrap_or(any),
                 c.interactive_port,
             ),
+            prometheus_addr: c.prometheus_port.map(|p| {
+                SocketAddr::new(c.prometheus_bind.unwrap_or(Ipv4Addr::LOCALHOST.into()), p)
+            }),
             rrd_rootdir: PathBuf::from(&c.rrd_rootdir),
             rrdcached: c.rrdcached_address.clone(),
             write_rrds: c.write_rrds,

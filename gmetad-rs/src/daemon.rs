@@ -89,6 +89,16 @@ pub struct Gmetad {
     pub xml_addr: SocketAddr,
     /// Bound interactive_port address.
     pub interactive_addr: SocketAddr,
+    /// Bound Prometheus address, if enabled.
+    pub prometheus_addr: Option<SocketAddr>,
+}
+
+/// Which port a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Port {
+    Xml,
+    Interactive,
+    Prometheus,
 }
 
 impl Gmetad {
@@ -105,6 +115,7 @@ impl Gmetad {
         };
         let xml = bind(cfg.xml_addr)?;
         let inter = bind(cfg.interactive_addr)?;
+        let prom = cfg.prometheus_addr.map(bind).transpose()?;
         let rrd = if cfg.write_rrds {
             let backend = match &cfg.rrdcached {
                 Some(a) => Backend::Cached(Rrdcached::new(Address::parse(a))),
@@ -157,14 +168,19 @@ impl Gmetad {
             tasks.push(rt.spawn(poll_source(shared.clone(), i, stop_rx.clone())));
         }
         tasks.push(rt.spawn(root_summary(shared.clone(), stop_rx.clone())));
-        tasks.push(rt.spawn(serve(xml, false, shared.clone(), stop_rx.clone())));
-        tasks.push(rt.spawn(serve(inter, true, shared.clone(), stop_rx)));
+        tasks.push(rt.spawn(serve(xml, Port::Xml, shared.clone(), stop_rx.clone())));
+        let prometheus_addr = prom.as_ref().and_then(|l| l.local_addr().ok());
+        if let Some(l) = prom {
+            tasks.push(rt.spawn(serve(l, Port::Prometheus, shared.clone(), stop_rx.clone())));
+        }
+        tasks.push(rt.spawn(serve(inter, Port::Interactive, shared.clone(), stop_rx)));
         Ok(Gmetad {
             shared,
             stop,
             tasks,
             xml_addr,
             interactive_addr,
+            prometheus_addr,
         })
     }
 
@@ -368,7 +384,7 @@ async fn root_summary(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 }
 
 /// Render a request against the current grid (blocking: runs on the blocking pool).
-fn answer(shared: &Shared, req: Option<Request>) -> Vec<u8> {
+fn answer(shared: &Shared, port: Port, req: Option<Request>) -> Vec<u8> {
     let snaps: Vec<Arc<Snapshot>> = shared
         .sources
         .iter()
@@ -387,6 +403,11 @@ fn answer(shared: &Shared, req: Option<Request>) -> Vec<u8> {
         case_sensitive_hostnames: shared.cfg.case_sensitive_hostnames,
     };
     let mut out = Vec::with_capacity(64 << 10);
+    if port == Port::Prometheus {
+        out.extend_from_slice(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nConnection: close\r\n\r\n");
+        out.extend_from_slice(crate::serve::prometheus::render(&view).as_bytes());
+        return out;
+    }
     match req {
         None => render::whole(&view, &mut out),
         Some(Request::Tree {
@@ -471,7 +492,7 @@ async fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
 
 async fn serve(
     listener: TcpListener,
-    interactive: bool,
+    port: Port,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -490,7 +511,7 @@ async fn serve(
         let shared = shared.clone();
         tokio::spawn(async move {
             let t0 = Instant::now();
-            let req = if interactive {
+            let req = if port == Port::Interactive {
                 let Some(line) = read_request(&mut stream).await else {
                     return;
                 };
@@ -502,10 +523,14 @@ async fn serve(
                     }
                 }
             } else {
+                if port == Port::Prometheus {
+                    // An HTTP GET; its content does not matter.
+                    let _ = read_request(&mut stream).await;
+                }
                 None
             };
             let sh = shared.clone();
-            let Ok(body) = tokio::task::spawn_blocking(move || answer(&sh, req)).await else {
+            let Ok(body) = tokio::task::spawn_blocking(move || answer(&sh, port, req)).await else {
                 return;
             };
             let ok = tokio::time::timeout(shared.cfg.write_timeout, stream.write_all(&body)).await;
@@ -516,10 +541,10 @@ async fn serve(
                     c.slow_readers += 1;
                 }
                 c.requests_all.record(ms, now_ms());
-                if interactive {
-                    c.requests_interactive.record(ms, now_ms())
-                } else {
-                    c.requests_xml.record(ms, now_ms())
+                match port {
+                    Port::Interactive => c.requests_interactive.record(ms, now_ms()),
+                    Port::Xml => c.requests_xml.record(ms, now_ms()),
+                    Port::Prometheus => {}
                 }
             }
             let _ = stream.shutdown().await;

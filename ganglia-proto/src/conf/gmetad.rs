@@ -56,6 +56,11 @@ pub struct GmetadConfig {
     /// `interactive_bind` (gmetad-rs extension): listen address of `interactive_port`; `None`
     /// = all IPv4 addresses (0.0.0.0), as Ganglia.
     pub interactive_bind: Option<IpAddr>,
+    /// `prometheus_port` (gmetad-rs extension): serve the grid in the Prometheus text format
+    /// on this port; unset = off.
+    pub prometheus_port: Option<u16>,
+    /// `prometheus_bind` (gmetad-rs extension): its listen address (default 127.0.0.1).
+    pub prometheus_bind: Option<IpAddr>,
     /// `server_threads` (4; at least 1).
     pub server_threads: u32,
     /// `umask` (0; C integer syntax, so `022` is octal).
@@ -124,6 +129,8 @@ impl Default for GmetadConfig {
             interactive_port: 8652,
             xml_bind: None,
             interactive_bind: None,
+            prometheus_port: None,
+            prometheus_bind: None,
             server_threads: 4,
             umask: 0,
             rrd_rootdir: "/var/lib/ganglia/rrds".into(),
@@ -430,6 +437,8 @@ fn apply(c: &mut GmetadConfig, d: &Directive) -> Result<(), ConfError> {
         "interactive_port" => c.interactive_port = port(d, n)?,
         "xml_bind" => c.xml_bind = Some(bind(d, n)?),
         "interactive_bind" => c.interactive_bind = Some(bind(d, n)?),
+        "prometheus_port" => c.prometheus_port = Some(port(d, n)?),
+        "prometheus_bind" => c.prometheus_bind = Some(bind(d, n)?),
         "server_threads" => {
             let threads = int_u32(d, n)?;
             if threads == 0 {

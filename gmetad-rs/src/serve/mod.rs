@@ -1,5 +1,6 @@
 //! Serving the grid: the xml_port (whole tree) and the interactive port (query grammar, /status).
 
+pub mod prometheus;
 pub mod query;
 pub mod render;
 pub mod status;
