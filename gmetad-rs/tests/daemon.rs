@@ -55,6 +55,7 @@ fn config(dir: &Path, sources: Vec<Source>) -> Config {
     c.interactive_addr = "127.0.0.1:0".parse().unwrap();
     c.rrd_rootdir = dir.join("rrds");
     c.rras = vec!["RRA:AVERAGE:0.5:1:60".into()];
+    c.prometheus_addr = Some("127.0.0.1:0".parse().unwrap());
     c
 }
 
@@ -179,6 +180,16 @@ fn serves_polls_summarises_and_writes_rrds() {
     assert!(
         ask(g.interactive_addr, Some("/lab;rm -rf\n")).is_empty(),
         "refused requests get nothing"
+    );
+    let prom = String::from_utf8(ask(
+        g.prometheus_addr.unwrap(),
+        Some("GET /metrics HTTP/1.1\r\n\r\n"),
+    ))
+    .unwrap();
+    assert!(
+        prom.starts_with("HTTP/1.0 200 OK")
+            && prom.contains("ganglia_load_one{cluster=\"lab\",host=\"localhost\"}"),
+        "{prom}"
     );
 
     // RRDs: host metrics and the cluster summary, with gmetad's layout.
