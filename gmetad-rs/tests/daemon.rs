@@ -276,3 +276,45 @@ fn a_bad_source_never_affects_a_good_one_and_slow_readers_block_nothing() {
     drop(idle);
     rt.block_on(g.shutdown());
 }
+
+#[test]
+fn an_unusable_rrd_root_is_reported_and_writing_recovers_when_it_is_fixed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _g = rt.enter();
+    let dir = tempfile::tempdir().unwrap();
+    let src = serve_static(gmond_fixture_now);
+    let mut cfg = config(
+        dir.path(),
+        vec![Source {
+            name: "lab-src".into(),
+            step: 1,
+            addrs: vec![src],
+        }],
+    );
+    // A regular file where the RRD root should be: every create fails (as with a full disk).
+    std::fs::write(&cfg.rrd_rootdir, "not a directory").unwrap();
+    cfg.prometheus_addr = None;
+    let g = Gmetad::start(cfg).unwrap();
+    let errors = wait_for(10, || {
+        g.flush_rrds();
+        g.rrd_stats().filter(|s| s.create_errors > 0)
+    })
+    .expect("create errors counted");
+    assert!(errors.last_error.contains("rrds"), "{}", errors.last_error);
+    let status = String::from_utf8(ask(g.interactive_addr, Some("/status\n"))).unwrap();
+    assert!(
+        status.contains("\"createErrors\":") && !status.contains("\"createErrors\":0,"),
+        "{status}"
+    );
+    // Polling and serving go on.
+    let doc = read(&ask(g.xml_addr, None), &Default::default())
+        .unwrap()
+        .doc;
+    assert_eq!(doc.grids[0].clusters[0].hosts.len(), 2);
+    // Fix the fault: files appear without a restart.
+    std::fs::remove_file(dir.path().join("rrds")).unwrap();
+    std::fs::create_dir(dir.path().join("rrds")).unwrap();
+    let f = dir.path().join("rrds/lab/localhost/load_one.rrd");
+    wait_for(10, || f.exists().then_some(())).expect("writing recovers");
+    rt.block_on(g.shutdown());
+}
