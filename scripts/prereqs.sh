@@ -7,7 +7,7 @@ set -euo pipefail
 
 PKGS=(
   pkg-config librrd-dev libclang-dev clang rrdtool rrdcached zlib1g-dev
-  ganglia-monitor gmetad iproute2 procps
+  ganglia-monitor gmetad graphite-carbon iproute2 procps
 )
 # Extra groups, requested by make targets that need them: PREREQS_EXTRA="chromium ..."
 read -r -a EXTRA <<< "${PREREQS_EXTRA:-}"
