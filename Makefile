@@ -20,11 +20,12 @@ test: prereqs
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
-## make bench: criterion benches, then gmond-rs beside Debian's gmond under the same load.
+## make bench: criterion benches, then gmond-rs and gmetad-rs beside Debian's daemons.
 bench: prereqs
 	$(CARGO) bench -p ganglia-proto
 	$(CARGO) build --release --workspace --bins
-	target/release/gmond-bench $(BENCH_ARGS)
+	target/release/gmond-bench $(GMOND_BENCH_ARGS)
+	target/release/gmetad-bench $(GMETAD_BENCH_ARGS)
 
 ## make fuzz: every cargo-fuzz target for FUZZ_SECONDS each (on stable via RUSTC_BOOTSTRAP=1).
 fuzz: prereqs

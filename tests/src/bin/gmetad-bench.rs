@@ -1,0 +1,337 @@
+//! Side-by-side collector benchmark: Debian's gmetad 3.7.2 and gmetad-rs, each run as a process
+//! polling its own copy of the same source (a gmond-style document of N hosts × M metrics with a
+//! fresh LOCALTIME per poll), small RRAs in temporary directories. Reports CPU seconds per poll
+//! cycle (steady state, after the files exist), the librrd update floor measured in the same
+//! run, gmetad-rs with Debian's rrdcached, 8651 dump time and RSS.
+//!
+//! `gmetad-bench [--hosts N] [--metrics M] [--step S] [--cycles C]`. Bounded by the cycle count.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use testkit::{Proc, free_tcp_port, wait_for};
+
+const RRA: &str = "RRA:AVERAGE:0.5:1:60";
+
+fn arg(name: &str, default: u64) -> u64 {
+    let a: Vec<String> = std::env::args().collect();
+    a.iter()
+        .position(|x| x == name)
+        .and_then(|i| a.get(i + 1))
+        .map_or(default, |v| v.parse().expect(name))
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn document(hosts: usize, metrics: usize) -> Vec<u8> {
+    use ganglia_proto::xml::write as w;
+    let t = now();
+    let mut out = Vec::with_capacity(hosts * metrics * 260);
+    w::header(&mut out, w::Source::Gmond, "3.7.2");
+    w::gmond_cluster_start(
+        &mut out,
+        &w::ClusterAttrs {
+            name: "bench",
+            localtime: t,
+            owner: "o",
+            latlong: "l",
+            url: "u",
+        },
+    );
+    let names: Vec<String> = (0..metrics).map(|m| format!("metric_{m:02}")).collect();
+    for h in 0..hosts {
+        let name = format!("node{h:05}");
+        let ip = format!("10.0.{}.{}", h / 256, h % 256);
+        let attrs = w::HostAttrs {
+            name: &name,
+            ip: &ip,
+            tags: "",
+            reported: t,
+            tn: 1,
+            tmax: 20,
+            dmax: 0,
+            location: "x",
+            gmond_started: 0,
+        };
+        w::gmond_host_start(&mut out, &attrs);
+        for (m, n) in names.iter().enumerate() {
+            let val = format!("{}.{}", (h + m + t as usize) % 100, m % 10);
+            let ma = w::MetricAttrs {
+                name: n,
+                val: &val,
+                metric_type: "float",
+                units: "%",
+                tn: 1,
+                tmax: 60,
+                dmax: 0,
+                slope: "both",
+                source: None,
+            };
+            w::gmond_metric(&mut out, &ma, std::iter::empty(), false);
+        }
+        w::host_end(&mut out);
+    }
+    w::cluster_end(&mut out);
+    w::footer(&mut out);
+    out
+}
+
+/// A source answering each connection with a fresh document; counts polls.
+fn source(hosts: usize, metrics: usize) -> (SocketAddr, Arc<AtomicU64>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let polls = Arc::new(AtomicU64::new(0));
+    let p2 = polls.clone();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let _ = s.write_all(&document(hosts, metrics));
+            p2.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    (addr, polls)
+}
+
+fn cpu_secs(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = s
+        .rsplit_once(')')
+        .map_or("", |x| x.1)
+        .split_whitespace()
+        .collect();
+    let g = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    (g(11) + g(12)) as f64 / 100.0
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+struct Outcome {
+    name: String,
+    cpu_per_cycle: f64,
+    helper_cpu_per_cycle: Option<f64>,
+    dump_ms: f64,
+    dump_bytes: usize,
+    rss_mb: f64,
+}
+
+fn run(
+    name: &str,
+    exe: &Path,
+    dir: &Path,
+    hosts: usize,
+    metrics: usize,
+    step: u64,
+    cycles: u64,
+    rrdcached: Option<&Proc>,
+    sock: Option<&Path>,
+) -> Outcome {
+    let (src, polls) = source(hosts, metrics);
+    let (px, pi) = (free_tcp_port(), free_tcp_port());
+    let rrds = dir.join(format!("{name}-rrds"));
+    std::fs::create_dir_all(&rrds).unwrap();
+    let conf = dir.join(format!("{name}.conf"));
+    let mut text = format!(
+        "data_source \"bench\" {step} {src}\ngridname \"bench\"\nxml_port {px}\ninteractive_port {pi}\nrrd_rootdir \"{}\"\nsetuid off\nRRAs \"{RRA}\"\n",
+        rrds.display()
+    );
+    if let Some(s) = sock {
+        text.push_str(&format!("rrdcached_address \"unix:{}\"\n", s.display()));
+    }
+    std::fs::write(&conf, text).unwrap();
+    let proc = Proc::spawn(
+        "gmetad",
+        Command::new(exe).args(["-d", "1", "-c"]).arg(&conf),
+        dir.join(format!("{name}.log")),
+    );
+    let pid = proc.child.id();
+    let xml = SocketAddr::from(([127, 0, 0, 1], px));
+    wait_for(Duration::from_secs(20), || TcpStream::connect(xml).ok())
+        .unwrap_or_else(|| panic!("{name} did not start: {}", proc.log()));
+    // Warm-up: two polls create every file.
+    eprintln!(
+        "{name}: warming up (creating {} RRD files)",
+        hosts * metrics
+    );
+    wait_for(Duration::from_secs(step * 6 + 60), || {
+        (polls.load(Ordering::Relaxed) >= 2).then_some(())
+    })
+    .expect("warm-up polls");
+    std::thread::sleep(Duration::from_secs(step));
+    let (c0, p0) = (cpu_secs(pid), polls.load(Ordering::Relaxed));
+    let h0 = rrdcached.map(|r| cpu_secs(r.child.id()));
+    let t0 = Instant::now();
+    while polls.load(Ordering::Relaxed) < p0 + cycles
+        && t0.elapsed() < Duration::from_secs(step * (cycles + 4))
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(step / 2)); // let the last cycle's writes finish
+    let n = (polls.load(Ordering::Relaxed) - p0).max(1) as f64;
+    let cpu_per_cycle = (cpu_secs(pid) - c0) / n;
+    let helper_cpu_per_cycle = rrdcached
+        .zip(h0)
+        .map(|(r, h0)| (cpu_secs(r.child.id()) - h0) / n);
+    eprintln!("{name}: {n} cycles, {cpu_per_cycle:.3} CPU-s per cycle");
+    let mut best = f64::MAX;
+    let mut bytes = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let mut v = Vec::new();
+        TcpStream::connect(xml)
+            .unwrap()
+            .read_to_end(&mut v)
+            .unwrap();
+        best = best.min(t.elapsed().as_secs_f64() * 1e3);
+        bytes = v.len();
+    }
+    Outcome {
+        name: name.into(),
+        cpu_per_cycle,
+        helper_cpu_per_cycle,
+        dump_ms: best,
+        dump_bytes: bytes,
+        rss_mb: rss_mb(pid),
+    }
+}
+
+/// librrd's own cost: one rrd_update per file for `files` existing files, in this process.
+fn rrd_floor(dir: &Path, files: usize) -> f64 {
+    use gmetad::rrd::layout::Target;
+    use gmetad::rrd::service::RrdService;
+    use gmetad::rrd::writer::{Backend, Update};
+    let root = dir.join("floor-rrds");
+    let svc = RrdService::start(&root, true, &[RRA.to_string()], Backend::Direct).unwrap();
+    let batch = |ts: u64| -> Vec<Update> {
+        (0..files)
+            .map(|i| Update {
+                target: Target::Host {
+                    cluster: "c".into(),
+                    host: format!("h{}", i / 30),
+                    metric: format!("m{}", i % 30),
+                },
+                ts,
+                sum: "1.5".into(),
+                num: None,
+                slope: "both".into(),
+                step: 15,
+            })
+            .collect()
+    };
+    let t = now();
+    svc.submit(batch(t - 30));
+    svc.flush();
+    // SAFETY: getrusage with RUSAGE_THREAD is not portable; measure the whole process instead.
+    let before = process_cpu();
+    svc.submit(batch(t - 15));
+    svc.flush();
+    process_cpu() - before
+}
+
+fn process_cpu() -> f64 {
+    cpu_secs(std::process::id())
+}
+
+fn main() {
+    let hosts = arg("--hosts", 1000) as usize;
+    let metrics = arg("--metrics", 30) as usize;
+    let step = arg("--step", 5);
+    let cycles = arg("--cycles", 4);
+    let dir = tempfile::tempdir().unwrap();
+    let debian = Path::new("/usr/sbin/gmetad");
+    assert!(
+        debian.exists(),
+        "Debian's gmetad is needed for the comparison"
+    );
+    let ours = testkit::bin("gmetad-rs");
+    let floor = rrd_floor(dir.path(), hosts * metrics);
+    let d = run(
+        "debian-gmetad",
+        debian,
+        dir.path(),
+        hosts,
+        metrics,
+        step,
+        cycles,
+        None,
+        None,
+    );
+    let g = run(
+        "gmetad-rs",
+        &ours,
+        dir.path(),
+        hosts,
+        metrics,
+        step,
+        cycles,
+        None,
+        None,
+    );
+    // gmetad-rs with Debian's rrdcached on a unix socket.
+    let sock = dir.path().join("rrdcached.sock");
+    let rc = Proc::spawn(
+        "rrdcached",
+        Command::new("/usr/bin/rrdcached")
+            .args(["-g", "-l"])
+            .arg(format!("unix:{}", sock.display()))
+            .arg("-b")
+            .arg(dir.path())
+            .args(["-w", "3600", "-z", "1", "-p"])
+            .arg(dir.path().join("rrdcached.pid")),
+        dir.path().join("rrdcached.log"),
+    );
+    wait_for(Duration::from_secs(10), || sock.exists().then_some(())).expect("rrdcached socket");
+    let c = run(
+        "gmetad-rs+rrdcached",
+        &ours,
+        dir.path(),
+        hosts,
+        metrics,
+        step,
+        cycles,
+        Some(&rc),
+        Some(&sock),
+    );
+    drop(rc);
+    println!(
+        "\n{hosts} hosts x {metrics} metrics, step {step} s, {cycles} measured cycles, RRA {RRA}"
+    );
+    println!(
+        "librrd rrd_update floor for {} files: {floor:.3} CPU-s per cycle",
+        hosts * metrics
+    );
+    println!(
+        "{:<22} {:>14} {:>16} {:>10} {:>12} {:>8}",
+        "daemon", "CPU-s/cycle", "rrdcached CPU-s", "dump ms", "dump bytes", "RSS MB"
+    );
+    for o in [&d, &g, &c] {
+        let h = o
+            .helper_cpu_per_cycle
+            .map_or("-".to_string(), |x| format!("{x:.3}"));
+        println!(
+            "{:<22} {:>14.3} {:>16} {:>10.1} {:>12} {:>8.1}",
+            o.name, o.cpu_per_cycle, h, o.dump_ms, o.dump_bytes, o.rss_mb
+        );
+    }
+    println!(
+        "\nratios: Debian/gmetad-rs CPU per cycle {:.1}x; gmetad-rs / librrd floor {:.2}; 8651 dump Debian/gmetad-rs {:.1}x",
+        d.cpu_per_cycle / g.cpu_per_cycle.max(1e-9),
+        g.cpu_per_cycle / floor.max(1e-9),
+        d.dump_ms / g.dump_ms.max(1e-9)
+    );
+}
