@@ -103,7 +103,7 @@ fn sighup_reloads_and_sigterm_stops_cleanly() {
         std::fs::write(
             &conf,
             format!(
-                "globals {{ daemonize = no }}\ncluster {{ name = \"{cluster}\" }}\n\
+                "globals {{ daemonize = no  setuid = no }}\ncluster {{ name = \"{cluster}\" }}\n\
                  udp_send_channel {{ host = 127.0.0.1  port = {udp} }}\n\
                  udp_recv_channel {{ bind = 127.0.0.1  port = {udp} }}\n\
                  tcp_accept_channel {{ bind = 127.0.0.1  port = {tcp} }}\n\
@@ -164,4 +164,47 @@ fn host_and_metric_caps_come_from_gmond_conf() {
         (c.limits.max_hosts, c.limits.max_metrics_per_host),
         (500, 64)
     );
+}
+
+#[test]
+fn setuid_drops_to_the_configured_user_after_binding() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // only root can change user; CI runs as root
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (udp, tcp) = (free_udp_port(), free_tcp_port());
+    let conf = dir.path().join("gmond.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "globals {{ daemonize = no  setuid = yes  user = nobody }}\n\
+             udp_recv_channel {{ bind = 127.0.0.1  port = {udp} }}\n\
+             tcp_accept_channel {{ bind = 127.0.0.1  port = {tcp} }}\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin("gmond-rs"))
+        .arg("-f")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc {
+        child,
+        name: "gmond-rs",
+        log: dir.path().join("none"),
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], tcp));
+    wait_for(Duration::from_secs(10), || fetch(addr)).expect("serving after the drop");
+    let uid = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", p.child.id())).ok()?;
+        Some(status.lines().find(|l| l.starts_with("Uid:"))?.to_string())
+    };
+    let dropped = wait_for(Duration::from_secs(5), || {
+        uid().filter(|l| l.split_whitespace().skip(1).all(|u| u == "65534"))
+    });
+    assert!(dropped.is_some(), "still {:?}", uid());
 }

@@ -57,7 +57,8 @@ fn module_of(group: &str) -> &str {
 
 /// Load the configuration as gmond does: -c must exist; without -c the default file is used if
 /// present, else the built-in default.
-fn load(args: &Args) -> Result<(AgentConfig, bool)> {
+/// The configuration, whether to daemonize, and the user to become (`setuid`/`user`).
+fn load(args: &Args) -> Result<(AgentConfig, bool, Option<String>)> {
     let (path, explicit) = match &args.conf {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from(DEFAULT_CONF), false),
@@ -67,15 +68,46 @@ fn load(args: &Args) -> Result<(AgentConfig, bool)> {
         let parsed =
             ganglia_proto::conf::gmond::parse_gmond_file(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
         let daemonize = parsed.globals.daemonize;
+        let user = parsed.globals.setuid.then(|| parsed.globals.user.clone());
         let cfg = AgentConfig::from_gmond_conf(&parsed).with_context(|| format!("{p}"))?;
-        (cfg, daemonize)
+        (cfg, daemonize, user)
     } else {
-        (AgentConfig::standalone(), true)
+        (AgentConfig::standalone(), true, None)
     };
     if let Some(l) = &args.location {
         cfg.0.location = l.clone();
     }
     Ok(cfg)
+}
+
+/// Become `user` once the sockets are open, as gmond does (only when running as root).
+fn drop_privileges(user: &str) -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let name = std::ffi::CString::new(user).context("user name")?;
+    // SAFETY: getpwnam returns a pointer to static storage or NULL; read immediately.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        bail!("setuid user {user:?} does not exist");
+    }
+    // SAFETY: pw is non-null and valid until the next getpw* call.
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    // SAFETY: plain syscalls; glibc applies setgid/setuid to every thread of the process.
+    let ok = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setgid(gid) == 0
+            && libc::setuid(uid) == 0
+    };
+    if !ok {
+        bail!(
+            "cannot become {user:?}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    tracing::info!(user, "Dropped privileges.");
+    Ok(())
 }
 
 fn daemonize() -> Result<()> {
@@ -114,7 +146,7 @@ fn run(args: Args) -> Result<()> {
         print!("{}", gmond::default_conf::text());
         return Ok(());
     }
-    let (cfg, conf_daemonize) = load(&args)?;
+    let (cfg, conf_daemonize, user) = load(&args)?;
     if args.metrics {
         for d in catalog_with(&Registry::default(), true) {
             let group = d.groups.first().map_or("core", String::as_str);
@@ -146,14 +178,14 @@ fn run(args: Args) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let result = rt.block_on(serve(args, cfg));
+    let result = rt.block_on(serve(args, cfg, user));
     if let Some(p) = pid_file {
         let _ = std::fs::remove_file(p);
     }
     result
 }
 
-async fn serve(args: Args, mut cfg: AgentConfig) -> Result<()> {
+async fn serve(args: Args, mut cfg: AgentConfig, mut user: Option<String>) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -165,10 +197,13 @@ async fn serve(args: Args, mut cfg: AgentConfig) -> Result<()> {
             .spawn()
             .context("starting gmond-rs")?;
         tracing::info!(udp = ?agent.udp_addrs(), xml = ?agent.xml_addrs(), cluster = %cfg.cluster.name, "gmond-rs started.");
+        if let Some(u) = user.take() {
+            drop_privileges(&u)?;
+        }
         tokio::select! {
             _ = hup.recv() => {
                 match load(&args) {
-                    Ok((new, _)) => {
+                    Ok((new, _, _)) => {
                         tracing::info!("SIGHUP: reloading configuration.");
                         agent.shutdown().await;
                         cfg = new;
