@@ -207,3 +207,62 @@ pub fn bin(name: &str) -> PathBuf {
         )
     })
 }
+
+/// An in-process agent config on loopback: one UDP receive channel on `recv_port` (0 =
+/// ephemeral), one XML channel on an ephemeral port, nothing sent.
+pub fn loopback_agent_config(recv_port: u16) -> gmond::config::AgentConfig {
+    use gmond::config::{RecvChannel, TcpChannel};
+    use gmond::net::udp::RecvSpec;
+    let lo = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    let mut c = gmond::config::AgentConfig::ephemeral();
+    c.recv = vec![RecvChannel {
+        spec: RecvSpec {
+            bind: lo,
+            port: recv_port,
+            mcast_join: None,
+            mcast_if: None,
+            buffer: 4 << 20,
+        },
+        acl: None,
+        retry_bind: false,
+    }];
+    c.tcp = vec![TcpChannel {
+        addr: SocketAddr::new(lo, 0),
+        timeout: None,
+        gzip: false,
+        acl: None,
+    }];
+    c
+}
+
+/// A send channel to 127.0.0.1:`port`, optionally from a given source address.
+pub fn send_to_loopback(port: u16, bind: Option<std::net::IpAddr>) -> gmond::net::udp::SendSpec {
+    gmond::net::udp::SendSpec {
+        dest: SocketAddr::from(([127, 0, 0, 1], port)),
+        ttl: 1,
+        mcast_if: None,
+        bind,
+    }
+}
+
+/// (user, system) CPU seconds of a process, from /proc.
+pub fn proc_cpu(pid: u32) -> (f64, f64) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = s
+        .rsplit_once(')')
+        .map_or("", |x| x.1)
+        .split_whitespace()
+        .collect();
+    let g = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0) as f64 / 100.0;
+    (g(11), g(12))
+}
+
+/// Resident set size of a process in KiB, from /proc.
+pub fn proc_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}

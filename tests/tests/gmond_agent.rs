@@ -4,10 +4,10 @@
 use ganglia_proto::conf::gmond::{AccessRule, Acl, AclAction};
 use ganglia_proto::xdr::{self, Message, Metadata, MetricId, WireValue};
 use gmond::agent::Agent;
-use gmond::config::{AgentConfig, RecvChannel, TcpChannel};
+use gmond::config::{AgentConfig, TcpChannel};
 use gmond::core::hosts::Limits;
 use gmond::embed::registry::MetricSpec;
-use gmond::net::udp::{RecvSpec, SendSpec};
+use gmond::net::udp::SendSpec;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -16,24 +16,7 @@ use testkit::*;
 const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 fn aggregator(recv_port: u16, f: impl FnOnce(&mut AgentConfig)) -> Agent {
-    let mut c = AgentConfig::ephemeral();
-    c.recv = vec![RecvChannel {
-        spec: RecvSpec {
-            bind: LO,
-            port: recv_port,
-            mcast_join: None,
-            mcast_if: None,
-            buffer: 4 << 20,
-        },
-        acl: None,
-        retry_bind: false,
-    }];
-    c.tcp = vec![TcpChannel {
-        addr: SocketAddr::new(LO, 0),
-        timeout: None,
-        gzip: false,
-        acl: None,
-    }];
+    let mut c = loopback_agent_config(recv_port);
     c.host_metrics = false;
     f(&mut c);
     Agent::builder(c).spawn().unwrap()

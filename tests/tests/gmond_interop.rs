@@ -3,9 +3,8 @@
 
 use ganglia_proto::xml::{Document, Host, Metric};
 use gmond::agent::Agent;
-use gmond::config::{AgentConfig, RecvChannel, TcpChannel};
 use gmond::core::schedule::GroupSpec;
-use gmond::net::udp::{RecvSpec, SendSpec};
+use gmond::net::udp::SendSpec;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Command;
@@ -26,25 +25,8 @@ fn fast_groups() -> Vec<GroupSpec> {
 
 /// An in-process gmond-rs listening on `recv_port` (UDP) and an ephemeral TCP port.
 fn agent(cluster: &str, recv_port: u16, send: Vec<SendSpec>) -> Agent {
-    let mut c = AgentConfig::ephemeral();
+    let mut c = loopback_agent_config(recv_port);
     c.cluster.name = cluster.into();
-    c.recv = vec![RecvChannel {
-        spec: RecvSpec {
-            bind: LO,
-            port: recv_port,
-            mcast_join: None,
-            mcast_if: None,
-            buffer: 1 << 20,
-        },
-        acl: None,
-        retry_bind: false,
-    }];
-    c.tcp = vec![TcpChannel {
-        addr: SocketAddr::new(LO, 0),
-        timeout: None,
-        gzip: false,
-        acl: None,
-    }];
     c.send = send;
     c.groups = fast_groups();
     c.send_metadata_interval = 5;
@@ -52,12 +34,7 @@ fn agent(cluster: &str, recv_port: u16, send: Vec<SendSpec>) -> Agent {
 }
 
 fn send_to(port: u16, bind: Option<IpAddr>) -> SendSpec {
-    SendSpec {
-        dest: SocketAddr::new(LO, port),
-        ttl: 1,
-        mcast_if: None,
-        bind,
-    }
+    send_to_loopback(port, bind)
 }
 
 fn host_by_ip<'a>(d: &'a Document, ip: &str) -> Option<&'a Host> {

@@ -101,24 +101,12 @@ fn source(hosts: usize, metrics: usize) -> (SocketAddr, Arc<AtomicU64>) {
 }
 
 fn cpu_secs(pid: u32) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let f: Vec<&str> = s
-        .rsplit_once(')')
-        .map_or("", |x| x.1)
-        .split_whitespace()
-        .collect();
-    let g = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-    (g(11) + g(12)) as f64 / 100.0
+    let (u, s) = testkit::proc_cpu(pid);
+    u + s
 }
 
 fn rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
+    testkit::proc_rss_kb(pid) as f64 / 1024.0
 }
 
 struct Outcome {

@@ -141,27 +141,17 @@ fn blast(sock: &UdpSocket, pkts: &[Vec<u8>], rate: u64, secs: f64) -> u64 {
     sent
 }
 
-/// (user, system) CPU ticks of a process.
-fn cpu_split(pid: u32) -> (u64, u64) {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = s.rsplit_once(')').map_or("", |x| x.1);
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let g = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-    (g(11), g(12))
+fn cpu_split(pid: u32) -> (f64, f64) {
+    testkit::proc_cpu(pid)
 }
 
-fn cpu_ticks(pid: u32) -> u64 {
+fn cpu_ticks(pid: u32) -> f64 {
     let (u, s) = cpu_split(pid);
     u + s
 }
 
 fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
+    testkit::proc_rss_kb(pid)
 }
 
 fn rcvbuf_errors() -> u64 {
@@ -235,16 +225,16 @@ fn run(name: &'static str, exe: &Path, o: &Opts, meta: &[Vec<u8>], vals: &[Vec<u
         let sent = blast(&sock, vals, rate, o.seconds);
         std::thread::sleep(Duration::from_millis(300));
         let (d1, c1, split1) = (rcvbuf_errors(), cpu_ticks(pid), cpu_split(pid));
-        let tick_us = 1e6 / 100.0; // USER_HZ
+        let sec_us = 1e6;
         let received = sent.saturating_sub(d1 - d0).max(1);
         let row = Row {
             rate,
             sent,
             drops: d1 - d0,
-            cpu_us_per_pkt: (c1 - c0) as f64 * tick_us / received as f64,
+            cpu_us_per_pkt: (c1 - c0) * sec_us / received as f64,
         };
         eprintln!(
-            "{name}: {rate} pkt/s: sent {sent}, dropped {}, {:.2} µs CPU/pkt (user {} / system {} ticks)",
+            "{name}: {rate} pkt/s: sent {sent}, dropped {}, {:.2} µs CPU/pkt (user {:.2} / system {:.2} s)",
             row.drops,
             row.cpu_us_per_pkt,
             split1.0 - split0.0,
