@@ -1,0 +1,51 @@
+//! The polling path of one cycle without RRD I/O: parse a 1000-host × 30-metric gmond document,
+//! build the snapshot with summaries, produce the RRD updates (target: ≤ 30 ms together).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ganglia_proto::xml::read::{ReadLimits, read};
+use ganglia_proto::xml::write as w;
+use gmetad::tree::{ingest, rrd_updates, summary::SummaryRules};
+use std::hint::black_box;
+
+fn document(hosts: usize, metrics: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    w::header(&mut out, w::Source::Gmond, "3.7.2");
+    w::gmond_cluster_start(&mut out, &w::ClusterAttrs { name: "bench", localtime: 1_700_000_000, owner: "o", latlong: "l", url: "u" });
+    for h in 0..hosts {
+        let name = format!("node{h:05}");
+        let attrs = w::HostAttrs { name: &name, ip: "10.0.0.1", tags: "", reported: 1_700_000_000, tn: 1, tmax: 20, dmax: 0, location: "x", gmond_started: 0 };
+        w::gmond_host_start(&mut out, &attrs);
+        for m in 0..metrics {
+            let n = format!("metric_{m:02}");
+            let ma = w::MetricAttrs { name: &n, val: "12.5", metric_type: "float", units: "%", tn: 1, tmax: 60, dmax: 0, slope: "both", source: None };
+            w::gmond_metric(&mut out, &ma, [("GROUP", "cpu"), ("TITLE", "T"), ("DESC", "D")].into_iter(), true);
+        }
+        w::host_end(&mut out);
+    }
+    w::cluster_end(&mut out);
+    w::footer(&mut out);
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let doc = document(1000, 30);
+    let rules = SummaryRules::default();
+    let mut g = c.benchmark_group("poll_1000x30");
+    g.sample_size(10);
+    g.bench_function("parse", |b| b.iter(|| black_box(read(&doc, &ReadLimits::default()).unwrap())));
+    let parsed = read(&doc, &ReadLimits::default()).unwrap().doc;
+    g.bench_function("ingest", |b| b.iter(|| black_box(ingest(parsed.clone(), 1, true, &rules))));
+    let snap = ingest(parsed.clone(), 1, true, &rules);
+    g.bench_function("rrd_updates", |b| b.iter(|| black_box(rrd_updates(&snap, 15, &rules).len())));
+    g.bench_function("whole", |b| {
+        b.iter(|| {
+            let d = read(&doc, &ReadLimits::default()).unwrap().doc;
+            let s = ingest(d, 1, true, &rules);
+            black_box(rrd_updates(&s, 15, &rules).len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
