@@ -10,15 +10,49 @@ use std::hint::black_box;
 fn document(hosts: usize, metrics: usize) -> Vec<u8> {
     let mut out = Vec::new();
     w::header(&mut out, w::Source::Gmond, "3.7.2");
-    w::gmond_cluster_start(&mut out, &w::ClusterAttrs { name: "bench", localtime: 1_700_000_000, owner: "o", latlong: "l", url: "u" });
+    w::gmond_cluster_start(
+        &mut out,
+        &w::ClusterAttrs {
+            name: "bench",
+            localtime: 1_700_000_000,
+            owner: "o",
+            latlong: "l",
+            url: "u",
+        },
+    );
     for h in 0..hosts {
         let name = format!("node{h:05}");
-        let attrs = w::HostAttrs { name: &name, ip: "10.0.0.1", tags: "", reported: 1_700_000_000, tn: 1, tmax: 20, dmax: 0, location: "x", gmond_started: 0 };
+        let attrs = w::HostAttrs {
+            name: &name,
+            ip: "10.0.0.1",
+            tags: "",
+            reported: 1_700_000_000,
+            tn: 1,
+            tmax: 20,
+            dmax: 0,
+            location: "x",
+            gmond_started: 0,
+        };
         w::gmond_host_start(&mut out, &attrs);
         for m in 0..metrics {
             let n = format!("metric_{m:02}");
-            let ma = w::MetricAttrs { name: &n, val: "12.5", metric_type: "float", units: "%", tn: 1, tmax: 60, dmax: 0, slope: "both", source: None };
-            w::gmond_metric(&mut out, &ma, [("GROUP", "cpu"), ("TITLE", "T"), ("DESC", "D")].into_iter(), true);
+            let ma = w::MetricAttrs {
+                name: &n,
+                val: "12.5",
+                metric_type: "float",
+                units: "%",
+                tn: 1,
+                tmax: 60,
+                dmax: 0,
+                slope: "both",
+                source: None,
+            };
+            w::gmond_metric(
+                &mut out,
+                &ma,
+                [("GROUP", "cpu"), ("TITLE", "T"), ("DESC", "D")].into_iter(),
+                true,
+            );
         }
         w::host_end(&mut out);
     }
@@ -32,11 +66,17 @@ fn bench(c: &mut Criterion) {
     let rules = SummaryRules::default();
     let mut g = c.benchmark_group("poll_1000x30");
     g.sample_size(10);
-    g.bench_function("parse", |b| b.iter(|| black_box(read(&doc, &ReadLimits::default()).unwrap())));
+    g.bench_function("parse", |b| {
+        b.iter(|| black_box(read(&doc, &ReadLimits::default()).unwrap()))
+    });
     let parsed = read(&doc, &ReadLimits::default()).unwrap().doc;
-    g.bench_function("ingest", |b| b.iter(|| black_box(ingest(parsed.clone(), 1, true, &rules))));
+    g.bench_function("ingest", |b| {
+        b.iter(|| black_box(ingest(parsed.clone(), 1, true, &rules)))
+    });
     let snap = ingest(parsed.clone(), 1, true, &rules);
-    g.bench_function("rrd_updates", |b| b.iter(|| black_box(rrd_updates(&snap, 15, &rules).len())));
+    g.bench_function("rrd_updates", |b| {
+        b.iter(|| black_box(rrd_updates(&snap, 15, &rules).len()))
+    });
     g.bench_function("whole", |b| {
         b.iter(|| {
             let d = read(&doc, &ReadLimits::default()).unwrap().doc;

@@ -266,3 +266,66 @@ fn each_gmetad_polls_the_other_as_a_grid() {
     rt.block_on(upper.shutdown());
     rt.block_on(lower.shutdown());
 }
+
+#[test]
+fn gmetad_rs_writes_through_debians_rrdcached() {
+    require("/usr/bin/rrdcached", "rrdcached");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _g = rt.enter();
+    let dir = tempfile::tempdir().unwrap();
+    let (_gmond, src) = gmond(dir.path());
+    let sock = dir.path().join("rrdcached.sock");
+    let rc = Proc::spawn(
+        "rrdcached",
+        Command::new("/usr/bin/rrdcached")
+            .args(["-g", "-l"])
+            .arg(format!("unix:{}", sock.display()))
+            .arg("-b")
+            .arg(dir.path())
+            .args(["-w", "3600", "-z", "1", "-p"])
+            .arg(dir.path().join("rrdcached.pid")),
+        dir.path().join("rrdcached.log"),
+    );
+    wait_for(Duration::from_secs(10), || sock.exists().then_some(())).expect("rrdcached socket");
+    let mut c = Config::builtin();
+    c.sources = vec![Source {
+        name: "src".into(),
+        step: STEP,
+        addrs: vec![src],
+    }];
+    c.xml_addr = "127.0.0.1:0".parse().unwrap();
+    c.interactive_addr = "127.0.0.1:0".parse().unwrap();
+    c.rrd_rootdir = dir.path().join("rs-rrds");
+    c.rras = vec![RRA.into()];
+    c.rrdcached = Some(format!("unix:{}", sock.display()));
+    let g = Gmetad::start(c).unwrap();
+    // Values sit in rrdcached (write delay 3600 s) until flushed; lastupdate asks the daemon.
+    let file = wait_for(Duration::from_secs(20), || {
+        g.flush_rrds();
+        let stats = g.rrd_stats()?;
+        (stats.written >= 60 && stats.update_errors == 0).then_some(())?;
+        files(&dir.path().join("rs-rrds")).into_iter().find(|f| {
+            f.ends_with("/load_one.rrd") && f.starts_with("lab/") && !f.contains("__SummaryInfo__")
+        })
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no updates through rrdcached: {:?}\n{}",
+            g.rrd_stats(),
+            rc.log()
+        )
+    });
+    let path = dir.path().join("rs-rrds").join(&file);
+    let out = Command::new("/usr/bin/rrdtool")
+        .arg("lastupdate")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().count() >= 3,
+        "a value was written through rrdcached: {text}"
+    );
+    rt.block_on(g.shutdown());
+    drop(rc);
+}
