@@ -88,7 +88,8 @@ enum Frame {
     Host(Host, bool),
     Metric(Metric),
     SummaryMetric(SummaryMetric),
-    Other(Vec<u8>),
+    /// Any other element; names of the common ones are static, so they cost no allocation.
+    Other(Cow<'static, [u8]>),
 }
 
 impl Frame {
@@ -100,7 +101,7 @@ impl Frame {
             Frame::Host(..) => b"HOST",
             Frame::Metric(_) => b"METRIC",
             Frame::SummaryMetric(_) => b"METRICS",
-            Frame::Other(n) => n,
+            Frame::Other(n) => n.as_ref(),
         }
     }
 }
@@ -156,34 +157,44 @@ fn get_u64(a: &[(&[u8], Cow<'_, str>)], k: &[u8]) -> u64 {
         .map_or(0, |(_, v)| lenient_u64(v))
 }
 
-fn prepare(bytes: &[u8], limits: &ReadLimits) -> Result<String, XmlError> {
-    let mut data: Cow<'_, [u8]> = Cow::Borrowed(bytes);
-    if data.starts_with(&[0x1f, 0x8b]) {
+/// Skip an HTTP response header block (gmetad's interactive port in HTTP mode).
+fn skip_http(body: &[u8]) -> &[u8] {
+    if body.starts_with(b"HTTP/") {
+        if let Some(p) = body.windows(4).position(|w| w == b"\r\n\r\n") {
+            return &body[p + 4..];
+        }
+        if let Some(p) = body.windows(2).position(|w| w == b"\n\n") {
+            return &body[p + 2..];
+        }
+    }
+    body
+}
+
+/// UTF-8 as is; anything else read as ISO-8859-1.
+fn text(body: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(body) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(body.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+/// Decompress, bound, strip an HTTP header and decode; borrows the input when it can.
+fn prepare<'a>(bytes: &'a [u8], limits: &ReadLimits) -> Result<Cow<'a, str>, XmlError> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
             .take(limits.max_bytes as u64 + 1)
             .read_to_end(&mut out)
             .map_err(|e| XmlError::Gzip(e.to_string()))?;
-        data = Cow::Owned(out);
-    }
-    if data.len() > limits.max_bytes {
-        return Err(XmlError::TooLarge {
-            limit: limits.max_bytes,
-        });
-    }
-    // An HTTP response (gmetad's interactive port in HTTP mode): skip the header block.
-    let mut body: &[u8] = &data;
-    if body.starts_with(b"HTTP/") {
-        if let Some(p) = body.windows(4).position(|w| w == b"\r\n\r\n") {
-            body = &body[p + 4..];
-        } else if let Some(p) = body.windows(2).position(|w| w == b"\n\n") {
-            body = &body[p + 2..];
+        if out.len() > limits.max_bytes {
+            return Err(XmlError::TooLarge { limit: limits.max_bytes });
         }
+        return Ok(Cow::Owned(text(skip_http(&out)).into_owned()));
     }
-    Ok(match std::str::from_utf8(body) {
-        Ok(s) => s.to_owned(),
-        Err(_) => body.iter().map(|&b| char::from(b)).collect(),
-    })
+    if bytes.len() > limits.max_bytes {
+        return Err(XmlError::TooLarge { limit: limits.max_bytes });
+    }
+    Ok(text(skip_http(bytes)))
 }
 
 struct Builder {
@@ -218,7 +229,7 @@ impl Builder {
                     self.stack.push(Frame::Host(Host::default(), true));
                 } else {
                     self.spoil_host();
-                    self.stack.push(Frame::Other(name.into_bytes()));
+                    self.stack.push(Frame::Other(Cow::Owned(name.into_bytes())));
                 }
                 return;
             }
@@ -274,7 +285,7 @@ impl Builder {
             b"METRIC" => {
                 if get(&a, b"NAME").is_none_or(|v| v.is_empty()) {
                     self.problem(offset, "METRIC without NAME skipped".into());
-                    Frame::Other(b"METRIC".to_vec())
+                    Frame::Other(Cow::Borrowed(b"METRIC"))
                 } else {
                     Frame::Metric(Metric {
                         name: s(b"NAME"),
@@ -306,7 +317,7 @@ impl Builder {
                     sum.hosts_up = up;
                     sum.hosts_down = down;
                 }
-                Frame::Other(b"HOSTS".to_vec())
+                Frame::Other(Cow::Borrowed(b"HOSTS"))
             }
             b"EXTRA_ELEMENT" => {
                 let kv = (s(b"NAME"), s(b"VAL"));
@@ -324,9 +335,10 @@ impl Builder {
                         _ => break,
                     }
                 }
-                Frame::Other(b"EXTRA_ELEMENT".to_vec())
+                Frame::Other(Cow::Borrowed(b"EXTRA_ELEMENT"))
             }
-            other => Frame::Other(other.to_vec()),
+            b"EXTRA_DATA" => Frame::Other(Cow::Borrowed(b"EXTRA_DATA")),
+            other => Frame::Other(Cow::Owned(other.to_vec())),
         };
         self.stack.push(frame);
     }
