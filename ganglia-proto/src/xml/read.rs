@@ -187,12 +187,16 @@ fn prepare<'a>(bytes: &'a [u8], limits: &ReadLimits) -> Result<Cow<'a, str>, Xml
             .read_to_end(&mut out)
             .map_err(|e| XmlError::Gzip(e.to_string()))?;
         if out.len() > limits.max_bytes {
-            return Err(XmlError::TooLarge { limit: limits.max_bytes });
+            return Err(XmlError::TooLarge {
+                limit: limits.max_bytes,
+            });
         }
         return Ok(Cow::Owned(text(skip_http(&out)).into_owned()));
     }
     if bytes.len() > limits.max_bytes {
-        return Err(XmlError::TooLarge { limit: limits.max_bytes });
+        return Err(XmlError::TooLarge {
+            limit: limits.max_bytes,
+        });
     }
     Ok(text(skip_http(bytes)))
 }

@@ -70,6 +70,11 @@ pub(super) fn run(
                 }
             }
         }
+        // A short batch means we woke for a trickle: let datagrams accumulate in the socket
+        // buffer for a moment, so each wake-up and system call carries more of them.
+        if n < BATCH / 2 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         for o in outcomes.drain(..) {
             if let Some(ip) = o.resolve {
                 let _ = resolve.send(ip);

@@ -172,7 +172,7 @@ pub struct HostState {
     /// Epoch seconds of the last packet of any kind.
     pub last_heard: u64,
     /// Metrics by wire name.
-    pub metrics: HashMap<Box<str>, MetricState>,
+    pub metrics: HashMap<Box<str>, MetricState, ahash::RandomState>,
     /// Whether the name is a spoof name (never resolved).
     pub spoofed: bool,
     /// The spoof string (`"IP:NAME"`) that created this host, if spoofed.
@@ -218,7 +218,8 @@ impl Outcome {
 /// All hosts heard by this gmond.
 #[derive(Debug, Default)]
 pub struct HostTable {
-    hosts: HashMap<String, HostState>,
+    /// Keyed with a randomly seeded hash: keys come from the network (spoof floods).
+    hosts: HashMap<String, HostState, ahash::RandomState>,
     interner: MetaInterner,
     limits: Limits,
     total_metrics: usize,
@@ -347,7 +348,7 @@ impl HostTable {
                     location: None,
                     gmond_started: 0,
                     last_heard: now,
-                    metrics: HashMap::new(),
+                    metrics: HashMap::default(),
                     spoofed: spoof_name.is_some(),
                     spoof: spoof_name.map(|_| id.host.into()),
                 },
