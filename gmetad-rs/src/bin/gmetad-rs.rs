@@ -45,7 +45,11 @@ fn load(args: &Args) -> Result<Config> {
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     // librrd's Rust binding logs every call at debug level: keep that out of -d output.
-    let filter = if args.debug > 0 { "debug,rrd=info" } else { "info" };
+    let filter = if args.debug > 0 {
+        "debug,rrd=info"
+    } else {
+        "info"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),

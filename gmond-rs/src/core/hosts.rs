@@ -156,6 +156,8 @@ pub struct MetricState {
     /// Position of a SPOOF_HOST extra element left out of the shared body (see
     /// [`HostState::spoof`]).
     pub spoof_at: Option<u8>,
+    /// What `val` was rendered from (numeric values only), to skip re-rendering repeats.
+    pub rendered_from: Option<(u64, u64)>,
 }
 
 /// One host as the aggregator sees it.
@@ -225,6 +227,25 @@ pub struct HostTable {
     total_metrics: usize,
     /// Reused buffer for host keys of non-spoofed packets.
     scratch: String,
+}
+
+/// (value bits with the message id, hash of the format) of a numeric value; `None` for strings.
+fn render_key(fmt: &str, v: &WireValue<'_>) -> Option<(u64, u64)> {
+    let bits = match *v {
+        WireValue::UShort(x) => u64::from(x),
+        WireValue::Short(x) => x as u16 as u64,
+        WireValue::Int(x) => x as u32 as u64,
+        WireValue::UInt(x) => u64::from(x),
+        WireValue::Float(x) => u64::from(x.to_bits()),
+        WireValue::Double(x) => x.to_bits(),
+        WireValue::Str(_) => return None,
+    };
+    // FNV-1a: formats are a few bytes; a collision only costs a wrong skip between two
+    // formats of the same value, and the value bits must match too.
+    let h = fmt.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    Some((bits ^ (u64::from(v.message_id()) << 56), h))
 }
 
 /// Seconds between metadata requests for the same metric.
@@ -435,8 +456,13 @@ impl HostTable {
                         host.metrics.entry(name.into()).or_default()
                     }
                 };
-                m.val.clear();
-                format::render_into(&mut m.val, fmt, *value);
+                // Senders repeat values; render only when the value or its format changed.
+                let key = render_key(fmt, value);
+                if !(m.has_value && key.is_some() && key == m.rendered_from) {
+                    m.val.clear();
+                    format::render_into(&mut m.val, fmt, *value);
+                    m.rendered_from = key;
+                }
                 m.has_value = true;
                 m.value_time = now;
                 if m.meta.is_none() && now.saturating_sub(m.requested_at) >= REQUEST_INTERVAL {

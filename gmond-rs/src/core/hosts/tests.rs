@@ -310,3 +310,51 @@ fn spoofed_hosts_share_metadata_and_keep_their_spoof_host_element() {
         [("SPOOF_HOST", "9.9.9.9:z")]
     );
 }
+
+#[test]
+fn repeated_values_are_not_rerendered_but_changes_are() {
+    let mut t = HostTable::new(Limits::default());
+    let mut st = Stats::default();
+    let v = |x: f32, fmt: &'static str| Message::Value {
+        id: MetricId {
+            host: "h",
+            name: "m",
+            spoof: false,
+        },
+        fmt,
+        value: WireValue::Float(x),
+    };
+    t.handle(1, SRC, &v(1.5, "%.1f"), &mut st);
+    assert_eq!(t.get("127.0.0.1").unwrap().metrics["m"].val, "1.5");
+    t.handle(2, SRC, &v(1.5, "%.1f"), &mut st);
+    assert_eq!(t.get("127.0.0.1").unwrap().metrics["m"].val, "1.5");
+    t.handle(3, SRC, &v(1.5, "%.3f"), &mut st);
+    assert_eq!(
+        t.get("127.0.0.1").unwrap().metrics["m"].val,
+        "1.500",
+        "a new format re-renders"
+    );
+    t.handle(4, SRC, &v(2.25, "%.3f"), &mut st);
+    assert_eq!(
+        t.get("127.0.0.1").unwrap().metrics["m"].val,
+        "2.250",
+        "a new value re-renders"
+    );
+    let s = Message::Value {
+        id: MetricId {
+            host: "h",
+            name: "m",
+            spoof: false,
+        },
+        fmt: "%s",
+        value: WireValue::Str("x"),
+    };
+    t.handle(5, SRC, &s, &mut st);
+    assert_eq!(t.get("127.0.0.1").unwrap().metrics["m"].val, "x");
+    t.handle(6, SRC, &v(2.25, "%.3f"), &mut st);
+    assert_eq!(
+        t.get("127.0.0.1").unwrap().metrics["m"].val,
+        "2.250",
+        "after a string, numbers render again"
+    );
+}
