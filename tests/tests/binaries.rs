@@ -208,3 +208,43 @@ fn setuid_drops_to_the_configured_user_after_binding() {
     });
     assert!(dropped.is_some(), "still {:?}", uid());
 }
+
+#[test]
+fn daemonizes_and_writes_the_daemons_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (udp, tcp) = (free_udp_port(), free_tcp_port());
+    let conf = dir.path().join("gmond.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "globals {{ daemonize = yes  setuid = no }}\n\
+             udp_recv_channel {{ bind = 127.0.0.1  port = {udp} }}\n\
+             tcp_accept_channel {{ bind = 127.0.0.1  port = {tcp} }}\n"
+        ),
+    )
+    .unwrap();
+    let pid_file = dir.path().join("gmond.pid");
+    // The parent returns at once; the daemon keeps running detached.
+    let status = Command::new(bin("gmond-rs"))
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pid_file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pid: i32 = wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
+    })
+    .expect("pid file");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], tcp));
+    let served = wait_for(Duration::from_secs(10), || fetch(addr));
+    // Stop it by its pid whatever happened.
+    // SAFETY: signalling the daemon this test started, by the pid it wrote.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert!(served.is_some(), "the daemon serves XML");
+    let gone = wait_for(Duration::from_secs(5), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+    assert!(gone.is_some(), "the daemon stops on SIGTERM");
+}

@@ -166,7 +166,7 @@ impl AgentBuilder {
             for r in &cfg.recv {
                 let addr = SocketAddr::new(r.spec.bind, r.spec.port);
                 match udp::open_recv(&r.spec) {
-                    Ok(s) => recv_socks.push((s, r.acl.clone())),
+                    Ok(s) => recv_socks.push((s, r.spec.clone(), r.acl.clone())),
                     // retry_bind: keep trying every 60 s, as gmond does.
                     Err(e) if r.retry_bind => {
                         tracing::warn!(%addr, error = %e, "Cannot bind udp_recv_channel; retrying every 60 s.");
@@ -211,7 +211,7 @@ impl AgentBuilder {
         });
         let udp_addrs = recv_socks
             .iter()
-            .filter_map(|(s, _)| s.local_addr().ok())
+            .filter_map(|(s, _, _)| s.local_addr().ok())
             .collect();
         let xml_addrs = listeners
             .iter()
@@ -227,11 +227,11 @@ impl AgentBuilder {
         .map_err(StartError::Thread)?;
 
         let mut threads = Vec::new();
-        for (i, (sock, acl)) in recv_socks.into_iter().enumerate() {
+        for (i, (sock, spec, acl)) in recv_socks.into_iter().enumerate() {
             let (sh, ctl, res) = (shared.clone(), ctl_tx.clone(), resolver.clone());
             let t = std::thread::Builder::new()
                 .name(format!("gmond-recv-{i}"))
-                .spawn(move || recv::run(sock, acl, sh, ctl, res))
+                .spawn(move || recv::run(sock, spec, acl, sh, ctl, res))
                 .map_err(StartError::Thread)?;
             threads.push(t);
         }
@@ -244,7 +244,7 @@ impl AgentBuilder {
                     while !sh.stopping.load(Ordering::Relaxed) {
                         if std::time::Instant::now() >= next {
                             match udp::open_recv(&r.spec) {
-                                Ok(sock) => return recv::run(sock, r.acl, sh, ctl, res),
+                                Ok(sock) => return recv::run(sock, r.spec, r.acl, sh, ctl, res),
                                 Err(_) => next += std::time::Duration::from_secs(60),
                             }
                         }

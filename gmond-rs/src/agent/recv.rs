@@ -5,7 +5,7 @@
 use super::{Control, Shared, epoch_now};
 use crate::config::Acl;
 use crate::core::hosts::Action;
-use crate::net::udp::{self, Batch};
+use crate::net::udp::{self, Batch, RecvSpec};
 use ganglia_proto::xdr::{self, Limits};
 use std::net::{IpAddr, UdpSocket};
 use std::sync::Arc;
@@ -15,8 +15,36 @@ use std::sync::mpsc;
 /// Datagrams read per recvmmsg call.
 const BATCH: usize = 64;
 
+/// Silence after which multicast groups are joined again (gmond: 60 s).
+const REJOIN_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Leave and re-join the channel's multicast group (a switch may have dropped our membership).
+fn rejoin(sock: &UdpSocket, spec: &RecvSpec) -> std::io::Result<()> {
+    let s = socket2::SockRef::from(sock);
+    match spec.mcast_join {
+        Some(IpAddr::V4(g)) => {
+            let iface = match &spec.mcast_if {
+                Some(n) => udp::if_ipv4(n)?,
+                None => std::net::Ipv4Addr::UNSPECIFIED,
+            };
+            let _ = s.leave_multicast_v4(&g, &iface);
+            s.join_multicast_v4(&g, &iface)
+        }
+        Some(IpAddr::V6(g)) => {
+            let idx = match &spec.mcast_if {
+                Some(n) => udp::if_index(n)?,
+                None => 0,
+            };
+            let _ = s.leave_multicast_v6(&g, idx);
+            s.join_multicast_v6(&g, idx)
+        }
+        None => Ok(()),
+    }
+}
+
 pub(super) fn run(
     sock: UdpSocket,
+    spec: RecvSpec,
     acl: Option<Acl>,
     shared: Arc<Shared>,
     control: tokio::sync::mpsc::UnboundedSender<Control>,
@@ -28,9 +56,25 @@ pub(super) fn run(
         max_extra: 64,
     };
     let mut outcomes = Vec::with_capacity(BATCH);
+    let mut last_rx = std::time::Instant::now();
+    let mut cap_warned = false;
     while !shared.stopping.load(Ordering::Relaxed) {
+        if spec.mcast_join.is_some() && last_rx.elapsed() >= REJOIN_AFTER {
+            match rejoin(&sock, &spec) {
+                Ok(()) => {
+                    tracing::info!(group = ?spec.mcast_join, "No datagram for 60 s; re-joined the multicast group.")
+                }
+                Err(e) => {
+                    tracing::warn!(group = ?spec.mcast_join, error = %e, "Multicast re-join failed.")
+                }
+            }
+            last_rx = std::time::Instant::now();
+        }
         let n = match udp::recv_batch(&sock, &mut batch) {
-            Ok(n) => n,
+            Ok(n) => {
+                last_rx = std::time::Instant::now();
+                n
+            }
             Err(e)
                 if matches!(
                     e.kind(),
@@ -68,6 +112,17 @@ pub(super) fn run(
                     }
                     Err(e) => st.stats.malformed(&e),
                 }
+            }
+        }
+        if !cap_warned {
+            let st = shared.lock();
+            if st.stats.dropped_host_cap + st.stats.dropped_metric_cap > 0 {
+                cap_warned = true;
+                tracing::warn!(
+                    max_hosts = shared.cfg.limits.max_hosts,
+                    max_metrics_per_host = shared.cfg.limits.max_metrics_per_host,
+                    "Host or metric cap reached; further new hosts/metrics are dropped and counted (logged once)."
+                );
             }
         }
         // A short batch means we woke for a trickle: let datagrams accumulate in the socket
