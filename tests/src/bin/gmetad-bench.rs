@@ -116,6 +116,8 @@ struct Outcome {
     dump_ms: f64,
     dump_bytes: usize,
     rss_mb: f64,
+    /// `"misses":N` from /status (gmetad-rs only).
+    misses: Option<u64>,
 }
 
 fn run(
@@ -188,7 +190,21 @@ fn run(
         best = best.min(t.elapsed().as_secs_f64() * 1e3);
         bytes = v.len();
     }
+    let misses = (|| {
+        let mut s = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], pi))).ok()?;
+        s.write_all(b"/status\n").ok()?;
+        let mut v = String::new();
+        s.read_to_string(&mut v).ok()?;
+        let at = v.find("\"misses\":")? + 9;
+        v[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()
+    })();
     Outcome {
+        misses,
         name: name.into(),
         cpu_per_cycle,
         helper_cpu_per_cycle,
@@ -247,6 +263,9 @@ fn main() {
         "Debian's gmetad is needed for the comparison"
     );
     let ours = testkit::bin("gmetad-rs");
+    if std::env::args().any(|a| a == "--scale") {
+        return scale(&ours, dir.path(), hosts, metrics, step, cycles);
+    }
     let floor = rrd_floor(dir.path(), hosts * metrics);
     let d = run(
         "debian-gmetad",
@@ -321,5 +340,43 @@ fn main() {
         d.cpu_per_cycle / g.cpu_per_cycle.max(1e-9),
         g.cpu_per_cycle / floor.max(1e-9),
         d.dump_ms / g.dump_ms.max(1e-9)
+    );
+}
+
+/// The scale run of issue 4: only gmetad-rs with rrdcached, reporting misses.
+fn scale(ours: &Path, dir: &Path, hosts: usize, metrics: usize, step: u64, cycles: u64) {
+    let sock = dir.join("rrdcached.sock");
+    let rc = Proc::spawn(
+        "rrdcached",
+        Command::new("/usr/bin/rrdcached")
+            .args(["-g", "-l"])
+            .arg(format!("unix:{}", sock.display()))
+            .arg("-b")
+            .arg(dir)
+            .args(["-w", "300", "-z", "60", "-p"])
+            .arg(dir.join("rrdcached.pid")),
+        dir.join("rrdcached.log"),
+    );
+    wait_for(Duration::from_secs(10), || sock.exists().then_some(())).expect("rrdcached socket");
+    let o = run(
+        "gmetad-rs+rrdcached",
+        ours,
+        dir,
+        hosts,
+        metrics,
+        step,
+        cycles,
+        Some(&rc),
+        Some(&sock),
+    );
+    drop(rc);
+    println!(
+        "\nscale: {hosts} hosts x {metrics} metrics every {step} s with rrdcached: {:.3} CPU-s per cycle (rrdcached {:.3}), misses {}, 8651 dump {:.0} ms ({} bytes), RSS {:.0} MB",
+        o.cpu_per_cycle,
+        o.helper_cpu_per_cycle.unwrap_or(0.0),
+        o.misses.map_or("?".into(), |m| m.to_string()),
+        o.dump_ms,
+        o.dump_bytes,
+        o.rss_mb
     );
 }
