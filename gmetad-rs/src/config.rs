@@ -63,6 +63,9 @@ pub struct Config {
     pub summarized_metrics: Vec<String>,
     /// Write timeout on the XML ports (a slow reader is dropped after this).
     pub write_timeout: Duration,
+    /// User to become once the ports are bound (`setuid` / `setuid_username`); `None` keeps
+    /// the current user.
+    pub setuid_user: Option<String>,
 }
 
 /// Problems resolving a gmetad.conf.
@@ -181,6 +184,7 @@ impl Config {
             unsummarized_sflow_vm_metrics: c.unsummarized_sflow_vm_metrics,
             summarized_metrics: c.summarized_metrics.clone(),
             write_timeout: Duration::from_secs(10),
+            setuid_user: c.setuid.then(|| c.setuid_username.clone()),
         })
     }
 
@@ -203,7 +207,11 @@ impl Config {
             ..GmetadConfig::default()
         };
         // An IP literal always resolves, so this cannot fail.
-        Config::from_conf(&c).unwrap_or_else(|e| unreachable!("built-in config: {e}"))
+        let mut cfg =
+            Config::from_conf(&c).unwrap_or_else(|e| unreachable!("built-in config: {e}"));
+        // The built-in default runs as whoever starts it.
+        cfg.setuid_user = None;
+        cfg
     }
 
     /// Whether a peer may read the ports (loopback always may).

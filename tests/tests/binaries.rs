@@ -248,3 +248,64 @@ fn daemonizes_and_writes_the_daemons_pid() {
     });
     assert!(gone.is_some(), "the daemon stops on SIGTERM");
 }
+
+#[test]
+fn gmetad_rs_drops_to_setuid_username_and_writes_as_that_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // only root can change user; CI runs as root
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _g = rt.enter();
+    let port = free_udp_port();
+    let mut c = loopback_agent_config(port);
+    c.cluster.name = "su".into();
+    c.send = vec![send_to_loopback(port, None)];
+    let agent = gmond::agent::Agent::builder(c).spawn().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let rrds = dir.path().join("rrds");
+    std::fs::create_dir(&rrds).unwrap();
+    std::os::unix::fs::chown(&rrds, Some(65534), Some(65534)).unwrap();
+    let (px, pi) = (free_tcp_port(), free_tcp_port());
+    let conf = dir.path().join("gmetad.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "data_source \"s\" 2 {}\nxml_port {px}\ninteractive_port {pi}\nxml_bind 127.0.0.1\ninteractive_bind 127.0.0.1\n\
+             rrd_rootdir \"{}\"\nRRAs \"RRA:AVERAGE:0.5:1:10\"\nsetuid on\nsetuid_username \"nobody\"\n",
+            agent.xml_addrs()[0],
+            rrds.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin("gmetad-rs"))
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc {
+        child,
+        name: "gmetad-rs",
+        log: dir.path().join("none"),
+    };
+    let file = rrds.join("su/localhost/load_one.rrd");
+    let written = wait_for(Duration::from_secs(20), || file.exists().then_some(()));
+    let uid = std::fs::read_to_string(format!("/proc/{}/status", p.child.id())).unwrap_or_default();
+    drop(p);
+    rt.block_on(agent.shutdown());
+    assert!(written.is_some(), "RRDs written after dropping privileges");
+    assert!(
+        uid.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().skip(1).all(|u| u == "65534")),
+        "{uid}"
+    );
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().uid(),
+        65534,
+        "files belong to the setuid user"
+    );
+}

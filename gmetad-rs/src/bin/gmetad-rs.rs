@@ -42,6 +42,33 @@ fn load(args: &Args) -> Result<Config> {
     Config::from_conf(&parsed).with_context(|| format!("{p}"))
 }
 
+/// Become `user` once the ports are bound, as gmetad does (only when running as root).
+fn drop_privileges(user: &str) -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let name = std::ffi::CString::new(user).context("user name")?;
+    // SAFETY: getpwnam returns a pointer to static storage or NULL; read immediately.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    anyhow::ensure!(!pw.is_null(), "setuid_username {user:?} does not exist");
+    // SAFETY: pw is non-null and valid until the next getpw* call.
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    // SAFETY: plain syscalls; glibc applies setgid/setuid to every thread of the process.
+    let ok = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setgid(gid) == 0
+            && libc::setuid(uid) == 0
+    };
+    anyhow::ensure!(
+        ok,
+        "cannot become {user:?}: {}",
+        std::io::Error::last_os_error()
+    );
+    tracing::info!(user, "Dropped privileges.");
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     // librrd's Rust binding logs every call at debug level: keep that out of -d output.
@@ -81,7 +108,11 @@ fn run(args: Args) -> Result<()> {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         let sources: Vec<_> = cfg.sources.iter().map(|s| s.name.clone()).collect();
+        let user = cfg.setuid_user.clone();
         let g = Gmetad::start(cfg).context("starting gmetad-rs")?;
+        if let Some(u) = user {
+            drop_privileges(&u)?;
+        }
         tracing::info!(xml = %g.xml_addr, interactive = %g.interactive_addr, ?sources, "gmetad-rs started.");
         tokio::select! {
             _ = term.recv() => {}
