@@ -20,12 +20,10 @@ test: prereqs
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
-## make bench: criterion benches, then gmond-rs and gmetad-rs beside Debian's daemons.
+## make bench: every benchmark, side by side with Debian's daemons; rewrites the results section
+## of BENCHMARKS.md (BENCH_QUICK=1 for a short run).
 bench: prereqs
-	$(CARGO) bench -p ganglia-proto
-	$(CARGO) build --release --workspace --bins
-	target/release/gmond-bench $(GMOND_BENCH_ARGS)
-	target/release/gmetad-bench $(GMETAD_BENCH_ARGS)
+	@bash scripts/bench.sh
 
 ## make fuzz: every cargo-fuzz target for FUZZ_SECONDS each (on stable via RUSTC_BOOTSTRAP=1).
 fuzz: prereqs

@@ -14,6 +14,7 @@
 //! assert_eq!(back.doc.clusters[0].name, "lab");
 //! ```
 
+mod build;
 pub mod dtd;
 pub mod escape;
 pub mod model;
