@@ -3,7 +3,9 @@
 //! Output is pure ASCII: markup characters become entities, non-ASCII characters become numeric
 //! character references (so the ISO-8859-1 declaration of the 3.7.2 DTD is always truthful),
 //! tab/newline/CR become references (they survive attribute-value normalisation), and the other
-//! control characters, which XML 1.0 cannot carry at all, become '?'.
+//! C0 control characters, which XML 1.0 cannot carry at all (not even as `&#1;`: expat, used by
+//! gmetad 3.7 and ganglia-web's PHP, rejects the whole document), become '?'. References always
+//! have their full decimal digits (3.7.2's gmond wrote only two, so `é` came out as `&#23;`).
 
 /// Append `s` escaped for use inside a double-quoted attribute.
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
@@ -25,7 +27,8 @@ pub fn escape_into(out: &mut Vec<u8>, s: &str) {
             '\t' => out.extend_from_slice(b"&#9;"),
             '\n' => out.extend_from_slice(b"&#10;"),
             '\r' => out.extend_from_slice(b"&#13;"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push(b'?'),
+            c if (c as u32) < 0x20 => out.push(b'?'),
+            '\u{7f}' => out.extend_from_slice(b"&#127;"),
             c if c.is_ascii() => out.push(c as u8),
             c => {
                 out.extend_from_slice(b"&#");
@@ -99,7 +102,8 @@ mod tests {
         assert_eq!(esc("plain name_1"), "plain name_1");
         assert_eq!(esc("hello <&> world"), "hello &lt;&amp;&gt; world");
         assert_eq!(esc("a\"b'c"), "a&quot;b&apos;c");
-        assert_eq!(esc("tab\there\nnl\x01"), "tab&#9;here&#10;nl?");
+        assert_eq!(esc("tab\there\nnl\x01\x1f\x7f\r"), "tab&#9;here&#10;nl??&#127;&#13;");
+        assert_eq!(esc("\u{80}\u{ff}\u{100}"), "&#128;&#255;&#256;");
         assert_eq!(esc("café ☺"), "caf&#233; &#9786;");
     }
 
