@@ -143,6 +143,19 @@ fn one_bad_host_does_not_lose_the_others() {
         "<HOST NAME=\"b\" IP=\"1\" IP=\"2\"><METRIC NAME=\"x\" VAL=\"1\"></METRIC></HOST>\n", // fine: duplicate attr tolerated
         "<HOST NAME=\"b\" IP=\"1\"><METRIC NAME=\"x\" VAL=\"1\"/></BOGUS></HOST>\n", // stray end tag
         "<HOST NAME=\"b\x01\" IP=\"1\"></HOST>\n", // control char: kept as text
+        // Broken markup: an unquoted '<' inside a tag, an unbalanced quote (issue #251-style
+        // garbage name), an unclosed METRIC, an end-tag typo, a lone '<', an unclosed comment,
+        // stray end tags, a bad attribute, an over-long attribute.
+        "<HOST NAME=\"b\" IP=\"1\" <METRIC NAME=\"x\" VAL=\"1\"/></HOST>\n",
+        "<HOST NAME=\"b IP=\"1\">\n<METRIC NAME=\"x\" VAL=\"1\"/>\n</HOST>\n",
+        "<HOST NAME=\"b\" IP=\"1\"><METRIC NAME=\"x\" VAL=\"1\"></METRIC>\n",
+        "<HOST NAME=\"b\" IP=\"1\"></HOS>\n",
+        "<HOST NAME=\"b\" IP=\"1\"><\n",
+        "<HOST NAME=\"b\" IP=\"1\"><!-- never closed\n",
+        "</HOST></METRIC>\n",
+        "<HOST NAME=\"b\" IP=1 REPORTED=\"1\"></HOST>\n",
+        "<HOST NAME><METRIC NAME=\"x\" VAL=\"1\"/></HOST>\n",
+        "<HOST NAME=\"b\">\n<<<< >>> &&& </HOST>\n",
     ] {
         let o = read(&gmond_doc_with(bad), &ReadLimits::default()).unwrap();
         let names: Vec<_> = o.doc.clusters[0]
@@ -155,7 +168,99 @@ fn one_bad_host_does_not_lose_the_others() {
             "{bad}: {names:?} {:?}",
             o.problems
         );
+        assert!(o.complete, "{bad}: {:?}", o.problems);
+        // The good hosts are intact.
+        for h in &o.doc.clusters[0].hosts {
+            if h.name == "a" || h.name == "z" {
+                assert_eq!(h.metrics.len(), 1, "{bad}");
+            }
+        }
+        // Every problem points inside the bad block (or at the end of it).
+        let doc = gmond_doc_with(bad);
+        let from = String::from_utf8_lossy(&doc)
+            .find(bad.get(..5).unwrap_or(bad))
+            .unwrap() as u64;
+        for p in &o.problems {
+            assert!(
+                p.offset >= from && p.offset <= from + bad.len() as u64,
+                "{bad}: {p:?} not in {from}..+{}",
+                bad.len()
+            );
+        }
     }
+}
+
+#[test]
+fn bad_numbers_are_repaired_and_reported() {
+    let o = read(
+        &gmond_doc_with("<HOST NAME=\"b\" IP=\"1\" TN=\"abc\" REPORTED=\"12x\"></HOST>\n"),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    let b = o.doc.clusters[0]
+        .hosts
+        .iter()
+        .find(|h| h.name == "b")
+        .unwrap();
+    assert_eq!((b.tn, b.reported), (0, 12));
+    assert_eq!(o.problems.len(), 2, "{:?}", o.problems);
+    assert!(
+        o.problems[0]
+            .message
+            .contains("HOST \"b\": REPORTED=\"12x\"")
+    );
+    assert!(o.problems[1].message.contains("TN=\"abc\""));
+}
+
+#[test]
+fn over_long_attribute_skips_only_its_element() {
+    let limits = ReadLimits {
+        max_attr_len: 100,
+        ..ReadLimits::default()
+    };
+    let long = "v".repeat(101);
+    // On a METRIC: the metric goes, the host stays.
+    let doc = gmond_doc_with(&format!(
+        "<HOST NAME=\"b\" IP=\"1\">\n<METRIC NAME=\"x\" VAL=\"{long}\" TYPE=\"string\">\n<EXTRA_DATA>\n<EXTRA_ELEMENT NAME=\"GROUP\" VAL=\"g\"/>\n</EXTRA_DATA>\n</METRIC>\n<METRIC NAME=\"y\" VAL=\"1\"/>\n</HOST>\n"
+    ));
+    let o = read(&doc, &limits).unwrap();
+    let b = o.doc.clusters[0]
+        .hosts
+        .iter()
+        .find(|h| h.name == "b")
+        .unwrap();
+    assert_eq!(b.metrics.len(), 1);
+    assert_eq!(
+        (b.metrics[0].name.as_str(), b.metrics[0].extra.len()),
+        ("y", 0)
+    );
+    assert!(
+        o.problems[0].message.contains("VAL is 101 bytes"),
+        "{:?}",
+        o.problems
+    );
+    // On a HOST: that host goes, the others stay.
+    let doc = gmond_doc_with(&format!("<HOST NAME=\"{long}\" IP=\"1\"></HOST>\n"));
+    let o = read(&doc, &limits).unwrap();
+    assert_eq!(o.doc.clusters[0].hosts.len(), 2);
+    assert_eq!(o.problems.len(), 1);
+}
+
+#[test]
+fn unclosed_cluster_is_closed_by_the_next_one() {
+    let doc = format!(
+        "{DTD}<GANGLIA_XML VERSION=\"3.7.2\" SOURCE=\"gmetad\">\n<GRID NAME=\"g\" AUTHORITY=\"a\" LOCALTIME=\"1\">\n\
+         <CLUSTER NAME=\"c1\" LOCALTIME=\"1\">\n<HOST NAME=\"h1\" IP=\"1\"></HOST>\n\
+         <CLUSTER NAME=\"c2\" LOCALTIME=\"1\">\n<HOST NAME=\"h2\" IP=\"1\"></HOST>\n</CLUSTER>\n</GRID>\n</GANGLIA_XML>\n"
+    );
+    let o = read(doc.as_bytes(), &ReadLimits::default()).unwrap();
+    let names: Vec<_> = o.doc.grids[0]
+        .clusters
+        .iter()
+        .map(|c| (c.name.as_str(), c.hosts.len()))
+        .collect();
+    assert_eq!(names, [("c1", 1), ("c2", 1)]);
+    assert_eq!(o.problems.len(), 1, "{:?}", o.problems);
 }
 
 #[test]
@@ -194,13 +299,16 @@ fn hostile_documents_give_typed_errors() {
     // Unterminated comment, garbage, empty.
     assert!(matches!(
         read(b"<!-- never closed", &limits),
-        Err(XmlError::NotGanglia(_))
+        Err(XmlError::NotGanglia { .. })
     ));
     assert!(matches!(
         read(b"\x00\xff garbage", &limits),
-        Err(XmlError::NotGanglia(_))
+        Err(XmlError::NotGanglia { .. })
     ));
-    assert!(matches!(read(b"", &limits), Err(XmlError::NotGanglia(_))));
+    assert!(matches!(
+        read(b"", &limits),
+        Err(XmlError::NotGanglia { .. })
+    ));
     // Bad gzip.
     assert!(matches!(
         read(&[0x1f, 0x8b, 1, 2, 3], &limits),
@@ -209,7 +317,7 @@ fn hostile_documents_give_typed_errors() {
 }
 
 #[test]
-fn a_100_mb_document_is_refused_by_default_limits_of_64_mb() {
+fn a_100_mb_document_is_refused_by_a_64_mb_limit_with_bounded_memory() {
     // Streams past the limit are cut before parsing: memory stays bounded by the limit.
     let limits = ReadLimits {
         max_bytes: 64 << 20,

@@ -266,3 +266,24 @@ pub fn proc_rss_kb(pid: u32) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0)
 }
+
+/// Start Debian's rrdcached in the foreground on a unix socket `sock` (nothing on the network),
+/// base directory `base`, write delay `delay` seconds; waits for the socket. Stopped by pid on
+/// drop like every [`Proc`].
+pub fn rrdcached(base: &Path, sock: &Path, delay: u32) -> Proc {
+    require("/usr/bin/rrdcached", "rrdcached");
+    let p = Proc::spawn(
+        "rrdcached",
+        Command::new("/usr/bin/rrdcached")
+            .args(["-g", "-l"])
+            .arg(format!("unix:{}", sock.display()))
+            .arg("-b")
+            .arg(base)
+            .args(["-w", &delay.to_string(), "-z", "1", "-p"])
+            .arg(base.join("rrdcached.pid")),
+        base.join("rrdcached.log"),
+    );
+    wait_for(Duration::from_secs(10), || sock.exists().then_some(()))
+        .unwrap_or_else(|| panic!("rrdcached did not start: {}", p.log()));
+    p
+}

@@ -269,24 +269,12 @@ fn each_gmetad_polls_the_other_as_a_grid() {
 
 #[test]
 fn gmetad_rs_writes_through_debians_rrdcached() {
-    require("/usr/bin/rrdcached", "rrdcached");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _g = rt.enter();
     let dir = tempfile::tempdir().unwrap();
     let (_gmond, src) = gmond(dir.path());
     let sock = dir.path().join("rrdcached.sock");
-    let rc = Proc::spawn(
-        "rrdcached",
-        Command::new("/usr/bin/rrdcached")
-            .args(["-g", "-l"])
-            .arg(format!("unix:{}", sock.display()))
-            .arg("-b")
-            .arg(dir.path())
-            .args(["-w", "3600", "-z", "1", "-p"])
-            .arg(dir.path().join("rrdcached.pid")),
-        dir.path().join("rrdcached.log"),
-    );
-    wait_for(Duration::from_secs(10), || sock.exists().then_some(())).expect("rrdcached socket");
+    let rc = rrdcached(dir.path(), &sock, 3600);
     let mut c = Config::builtin();
     c.sources = vec![Source {
         name: "src".into(),

@@ -5,7 +5,7 @@
 //! tab/newline/CR become references (they survive attribute-value normalisation), and the other
 //! C0 control characters, which XML 1.0 cannot carry at all (not even as `&#1;`: expat, used by
 //! gmetad 3.7 and ganglia-web's PHP, rejects the whole document), become '?'. References always
-//! have their full decimal digits (3.7.2's gmond wrote only two, so `é` came out as `&#23;`).
+//! have their full decimal digits (3.7.2's gmond wrote only two, so every byte >= 100 came out wrong).
 
 /// Append `s` escaped for use inside a double-quoted attribute.
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
@@ -27,7 +27,7 @@ pub fn escape_into(out: &mut Vec<u8>, s: &str) {
             '\t' => out.extend_from_slice(b"&#9;"),
             '\n' => out.extend_from_slice(b"&#10;"),
             '\r' => out.extend_from_slice(b"&#13;"),
-            c if (c as u32) < 0x20 => out.push(b'?'),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push(b'?'),
             '\u{7f}' => out.extend_from_slice(b"&#127;"),
             c if c.is_ascii() => out.push(c as u8),
             c => {
@@ -102,8 +102,12 @@ mod tests {
         assert_eq!(esc("plain name_1"), "plain name_1");
         assert_eq!(esc("hello <&> world"), "hello &lt;&amp;&gt; world");
         assert_eq!(esc("a\"b'c"), "a&quot;b&apos;c");
-        assert_eq!(esc("tab\there\nnl\x01\x1f\x7f\r"), "tab&#9;here&#10;nl??&#127;&#13;");
+        assert_eq!(
+            esc("tab\there\nnl\x01\x1f\x7f\r"),
+            "tab&#9;here&#10;nl??&#127;&#13;"
+        );
         assert_eq!(esc("\u{80}\u{ff}\u{100}"), "&#128;&#255;&#256;");
+        assert_eq!(esc("\u{ffff}\u{10ffff}"), "?&#1114111;");
         assert_eq!(esc("café ☺"), "caf&#233; &#9786;");
     }
 

@@ -194,9 +194,9 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> 
         let event = reader.read_event();
         // Start of the markup just read (text events are trimmed, so skip blanks).
         let tag_at = pre
-            + data
-                .get(pre..)
-                .map_or(0, |d| d.iter().take_while(|c| c.is_ascii_whitespace()).count());
+            + data.get(pre..).map_or(0, |d| {
+                d.iter().take_while(|c| c.is_ascii_whitespace()).count()
+            });
         let offset = tag_at as u64;
         let (e, empty): (BytesStart<'_>, bool) = match event {
             Ok(Event::Start(e)) => (e, false),
@@ -241,8 +241,7 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> 
         }
         let content: &[u8] = &e;
         let broken = unquoted_lt(content).is_some()
-            || (content.contains(&b'\n')
-                && e.attributes().with_checks(false).any(|a| a.is_err()));
+            || (content.contains(&b'\n') && e.attributes().with_checks(false).any(|a| a.is_err()));
         if broken && data.get(tag_at) == Some(&b'<') {
             if let Some(at) = resync_point(data, tag_at, content) {
                 let name = String::from_utf8_lossy(e.name().into_inner()).into_owned();
@@ -277,4 +276,3 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> 
         complete,
     })
 }
-

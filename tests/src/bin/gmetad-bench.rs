@@ -291,18 +291,7 @@ fn main() {
     );
     // gmetad-rs with Debian's rrdcached on a unix socket.
     let sock = dir.path().join("rrdcached.sock");
-    let rc = Proc::spawn(
-        "rrdcached",
-        Command::new("/usr/bin/rrdcached")
-            .args(["-g", "-l"])
-            .arg(format!("unix:{}", sock.display()))
-            .arg("-b")
-            .arg(dir.path())
-            .args(["-w", "3600", "-z", "1", "-p"])
-            .arg(dir.path().join("rrdcached.pid")),
-        dir.path().join("rrdcached.log"),
-    );
-    wait_for(Duration::from_secs(10), || sock.exists().then_some(())).expect("rrdcached socket");
+    let rc = testkit::rrdcached(dir.path(), &sock, 3600);
     let c = run(
         "gmetad-rs+rrdcached",
         &ours,
@@ -346,18 +335,7 @@ fn main() {
 /// The scale run of issue 4: only gmetad-rs with rrdcached, reporting misses.
 fn scale(ours: &Path, dir: &Path, hosts: usize, metrics: usize, step: u64, cycles: u64) {
     let sock = dir.join("rrdcached.sock");
-    let rc = Proc::spawn(
-        "rrdcached",
-        Command::new("/usr/bin/rrdcached")
-            .args(["-g", "-l"])
-            .arg(format!("unix:{}", sock.display()))
-            .arg("-b")
-            .arg(dir)
-            .args(["-w", "300", "-z", "60", "-p"])
-            .arg(dir.join("rrdcached.pid")),
-        dir.join("rrdcached.log"),
-    );
-    wait_for(Duration::from_secs(10), || sock.exists().then_some(())).expect("rrdcached socket");
+    let rc = testkit::rrdcached(dir, &sock, 300);
     let o = run(
         "gmetad-rs+rrdcached",
         ours,
