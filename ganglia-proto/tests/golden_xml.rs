@@ -177,8 +177,9 @@ fn one_bad_host_does_not_lose_the_others() {
         }
         // Every problem points inside the bad block (or at the end of it).
         let doc = gmond_doc_with(bad);
-        let from = String::from_utf8_lossy(&doc)
-            .find(bad.get(..5).unwrap_or(bad))
+        let from = doc
+            .windows(bad.len())
+            .position(|w| w == bad.as_bytes())
             .unwrap() as u64;
         for p in &o.problems {
             assert!(
@@ -387,5 +388,85 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = read(&bytes, &ReadLimits::default());
+    }
+}
+
+/// What a string reads back as after [`write_document`]: C0 controls other than tab, newline and
+/// CR (and U+FFFE/U+FFFF), which XML 1.0 cannot carry, become '?'.
+fn xml_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{fffe}' || c == '\u{ffff}' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn good_host(name: &str) -> String {
+    format!(
+        "<HOST NAME=\"{name}\" IP=\"10.0.0.1\" TAGS=\"\" REPORTED=\"1\" TN=\"0\" TMAX=\"20\" DMAX=\"0\" LOCATION=\"x\" GMOND_STARTED=\"0\">\n\
+         <METRIC NAME=\"load_one\" VAL=\"0.5\" TYPE=\"float\" UNITS=\" \" TN=\"1\" TMAX=\"70\" DMAX=\"0\" SLOPE=\"both\">\n\
+         <EXTRA_DATA>\n<EXTRA_ELEMENT NAME=\"GROUP\" VAL=\"load\"/>\n</EXTRA_DATA>\n</METRIC>\n</HOST>\n"
+    )
+}
+
+proptest! {
+    #[test]
+    fn any_string_round_trips_modulo_forbidden_controls(
+        s in any::<String>(),
+        t in proptest::string::string_regex("[\\x00-\\x1f\\x7f-\\u{a0}<>&\"' a-z]{0,24}").unwrap(),
+        gmetad in any::<bool>(),
+    ) {
+        let m = ganglia_proto::xml::Metric {
+            name: format!("m{t}"), val: s.clone(), metric_type: "string".into(), units: t.clone(),
+            slope: "both".into(), source: "gmond".into(), extra: vec![(t.clone(), s.clone())], ..Default::default()
+        };
+        let h = ganglia_proto::xml::Host { name: format!("h{s}"), ip: t.clone(), tags: Some(s.clone()), location: Some(t.clone()), metrics: vec![m], ..Default::default() };
+        let c = ganglia_proto::xml::Cluster { name: s.clone(), owner: t.clone(), latlong: s.clone(), url: t.clone(), hosts: vec![h], ..Default::default() };
+        let doc = Document { source: Source::Gmond, version: t.clone(), clusters: vec![c], ..Document::default() };
+        let mut out = Vec::new();
+        write_document(&mut out, &doc, if gmetad { Layout::Gmetad } else { Layout::Gmond });
+        prop_assert!(out.is_ascii());
+        let back = read(&out, &ReadLimits::default()).unwrap();
+        prop_assert!(back.complete && back.problems.is_empty(), "{:?}", back.problems);
+        let (s2, t2) = (xml_safe(&s), xml_safe(&t));
+        let c = &back.doc.clusters[0];
+        prop_assert_eq!(&back.doc.version, &t2);
+        prop_assert_eq!((&c.name, &c.owner, &c.latlong, &c.url), (&s2, &t2, &s2, &t2));
+        let h = &c.hosts[0];
+        prop_assert_eq!(&h.name, &format!("h{s2}"));
+        prop_assert_eq!((&h.ip, h.tags.as_ref(), h.location.as_ref()), (&t2, Some(&s2), Some(&t2)));
+        let m = &h.metrics[0];
+        prop_assert_eq!((&m.name, &m.val, &m.units), (&format!("m{t2}"), &s2, &t2));
+        prop_assert_eq!(&m.extra, &vec![(t2.clone(), s2.clone())]);
+    }
+
+    /// Garbage in place of one host never costs a host that is not next to it, and never the
+    /// read as a whole.
+    #[test]
+    fn garbage_host_costs_only_itself_and_neighbours(
+        garbage in proptest::string::string_regex("[<>\"'&/!?=\\-\\[\\]; \\n\\tHOSTMECLUabcDYP#x0-9]{0,120}").unwrap(),
+        at in 0usize..6,
+    ) {
+        let mut body = String::new();
+        for i in 0..6 {
+            if i == at { body.push_str(&garbage); } else { body.push_str(&good_host(&format!("h{i}"))); }
+        }
+        let doc = format!(
+            "{DTD}<GANGLIA_XML VERSION=\"3.7.2\" SOURCE=\"gmond\">\n<CLUSTER NAME=\"c\" LOCALTIME=\"1\">\n{body}</CLUSTER>\n</GANGLIA_XML>\n"
+        );
+        let o = read(doc.as_bytes(), &ReadLimits::default()).unwrap();
+        let mut names: Vec<String> = o.doc.clusters.iter().flat_map(|c| &c.hosts).chain(&o.doc.hosts)
+            .filter(|h| h.metrics.len() == 1 && h.metrics[0].extra.len() == 1)
+            .map(|h| h.name.clone()).collect();
+        names.sort();
+        for i in 0..6usize {
+            if i.abs_diff(at) > 1 {
+                prop_assert!(names.contains(&format!("h{i}")), "h{} lost: {:?} {:?}", i, names, o.problems);
+            }
+        }
     }
 }

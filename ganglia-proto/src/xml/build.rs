@@ -208,38 +208,56 @@ impl Builder {
         }
     }
 
-    /// A new HOST, CLUSTER or GRID begins: anything still open that cannot contain it was left
-    /// unclosed (3.7.2's expat lost the whole source here). Recover at this boundary.
+    /// A new HOST, CLUSTER or GRID begins: anything still open above its nearest permitted
+    /// parent (CLUSTER or the root for a HOST; GRID or the root for a CLUSTER or GRID) was left
+    /// unclosed, 3.7.2's expat lost the whole source here. Recover at this boundary: an open
+    /// HOST is dropped, an open CLUSTER keeps its completed hosts.
     fn resync_before(&mut self, elem: &[u8], offset: u64) {
-        let conflicts = |f: &Frame| match elem {
-            b"HOST" => matches!(f, Frame::Host(..)),
-            _ => matches!(f, Frame::Host(..) | Frame::Cluster(_)),
+        let parent = |f: &Frame| match elem {
+            b"HOST" => matches!(f, Frame::Cluster(_) | Frame::Root),
+            _ => matches!(f, Frame::Grid(_) | Frame::Root),
         };
-        let Some(depth) = self.stack.iter().position(conflicts) else {
+        let Some(p) = self.stack.iter().rposition(parent) else {
             return;
         };
-        let what = match &self.stack[depth] {
+        if p + 1 == self.stack.len() {
+            return;
+        }
+        let what = match &self.stack[p + 1] {
             Frame::Host(h, _) => format!("HOST {:?} dropped", h.name),
             Frame::Cluster(c) => format!("CLUSTER {:?} closed", c.name),
-            _ => String::new(),
+            f => format!("<{}> closed", String::from_utf8_lossy(f.name())),
         };
         let elem = String::from_utf8_lossy(elem).into_owned();
         self.problem(
             offset,
             format!("unclosed element before <{elem}>: {what}; recovered at <{elem}>"),
         );
-        self.unwind_to(depth);
+        self.unwind_to(p + 1);
     }
 
-    /// An element start (or empty element) at `offset`.
-    pub(super) fn start(&mut self, e: &BytesStart<'_>, offset: u64) {
+    /// An element start (or empty element) at `offset`. Returns whether a frame was pushed
+    /// (a tag without a valid name is reported and ignored).
+    pub(super) fn start(&mut self, e: &BytesStart<'_>, offset: u64) -> bool {
         let tag = e.name().into_inner();
+        if !tag
+            .first()
+            .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_' || c == b':' || c >= 0x80)
+        {
+            self.spoil_host();
+            let shown = String::from_utf8_lossy(&e[..e.len().min(40)]).into_owned();
+            self.problem(offset, format!("tag without a valid name <{shown}> ignored"));
+            return false;
+        }
         if matches!(tag, b"HOST" | b"CLUSTER" | b"GRID") {
             self.resync_before(tag, offset);
         }
         let a = match attrs(e, self.max_attr_len) {
             Ok(a) => a,
-            Err(err) => return self.bad_attrs(tag, err, offset),
+            Err(err) => {
+                self.bad_attrs(tag, err, offset);
+                return true;
+            }
         };
         let mut f = Fields {
             a: &a,
@@ -348,6 +366,7 @@ impl Builder {
             }
         }
         self.stack.push(frame);
+        true
     }
 
     /// An element whose attributes are unusable. A HOST is skipped. An over-long value skips

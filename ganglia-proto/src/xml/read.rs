@@ -255,8 +255,7 @@ pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> 
                 continue;
             }
         }
-        b.start(&e, offset);
-        if empty {
+        if b.start(&e, offset) && empty {
             b.pop();
         }
     }
