@@ -246,7 +246,10 @@ impl Builder {
         {
             self.spoil_host();
             let shown = String::from_utf8_lossy(&e[..e.len().min(40)]).into_owned();
-            self.problem(offset, format!("tag without a valid name <{shown}> ignored"));
+            self.problem(
+                offset,
+                format!("tag without a valid name <{shown}> ignored"),
+            );
             return false;
         }
         if matches!(tag, b"HOST" | b"CLUSTER" | b"GRID") {

@@ -152,6 +152,10 @@ fn new_reader(data: &[u8]) -> Reader<&[u8]> {
 /// Index of the first '<' outside quotes in a tag's content: broken markup, since quick-xml
 /// took a following tag as part of this one.
 fn unquoted_lt(content: &[u8]) -> Option<usize> {
+    // Fast path (memchr): well-formed Ganglia tags have no '<' at all.
+    if !content.contains(&b'<') {
+        return None;
+    }
     let mut quote = None;
     for (i, &c) in content.iter().enumerate() {
         match (quote, c) {
