@@ -8,6 +8,8 @@ set -euo pipefail
 PKGS=(
   pkg-config librrd-dev libclang-dev clang rrdtool rrdcached zlib1g-dev
   ganglia-monitor gmetad graphite-carbon iproute2 procps
+  chromium chromium-driver
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
 # Extra groups, requested by make targets that need them: PREREQS_EXTRA="chromium ..."
 read -r -a EXTRA <<< "${PREREQS_EXTRA:-}"

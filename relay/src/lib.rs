@@ -1,0 +1,1 @@
+//! relay-rs: a media relay core that reports its stream statistics through the embedded agent.
