@@ -118,6 +118,13 @@ pub const RELAY_METRICS: &[(&str, &str, MetricType, &str, &str)] = &[
         "Relay Kernel UDP Drops",
         "Kernel UDP receive-buffer drops per second",
     ),
+    (
+        "relay_drops",
+        "packets/sec",
+        MetricType::Float,
+        "Relay Dropped Packets",
+        "Media packets dropped per second (no session, malformed, forged, over cap, oversized)",
+    ),
 ];
 
 /// Specs for the whole family: group "relay", slope both, collected every 15 s, sent at least
@@ -142,7 +149,7 @@ mod tests {
     #[test]
     fn family_is_complete_and_valid() {
         let specs = super::relay_specs();
-        assert_eq!(specs.len(), 16);
+        assert_eq!(specs.len(), 17);
         let reg = crate::embed::registry::Registry::default();
         for s in specs {
             assert_eq!(s.def.groups, ["relay"]);
