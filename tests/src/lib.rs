@@ -1,6 +1,9 @@
 //! The shared test kit: ports, Debian Ganglia processes on configs the test writes (loopback only),
 //! XML fetching and waiting. Every process is killed by pid when its guard drops.
 
+pub mod cluster;
+pub mod netns;
+
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,250 @@
+//! A real cluster in network namespaces (testkit::cluster): four gmond-rs hosts on multicast
+//! 239.2.11.71 (or unicast to two aggregators), gmetad-rs polling two of them as one
+//! data_source. Faults: kill -9 of the polled gmond, gmond restarts, kill -9 of gmetad-rs in the
+//! middle of its RRD writes. The `soak_*` variants (ignored; `make soak`) repeat them longer.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+use testkit::cluster::{CLUSTER, Cluster, Spec, json_num, rrd_info};
+use testkit::wait_for;
+
+const T: Duration = Duration::from_secs(40);
+
+/// Build, converge, start gmetad-rs and wait for its first complete view.
+fn cluster(spec: Spec) -> Cluster {
+    let mut c = Cluster::new(spec);
+    c.wait_converged(T);
+    c.start_gmetad();
+    c.wait_gmetad_complete(T);
+    c
+}
+
+fn host_rrd(c: &Cluster, host: usize, metric: &str) -> PathBuf {
+    c.rrds
+        .join(CLUSTER)
+        .join(Cluster::host_name(host))
+        .join(format!("{metric}.rrd"))
+}
+
+/// kill -9 the gmond gmetad-rs polls, `rounds` times (restarting it in between): each time the
+/// next poll goes to the other address and the RRDs of the surviving hosts never miss more
+/// than one step.
+fn failover(tag: &'static str, rounds: usize) {
+    let mut c = cluster(Spec::new(tag));
+    let step = u64::from(c.spec.step);
+    let watched = [host_rrd(&c, 2, "load_one"), host_rrd(&c, 3, "cpu_idle")];
+    wait_for(T, || {
+        watched.iter().all(|f| rrd_info(f).is_ok()).then_some(())
+    })
+    .expect("RRDs of hosts 2 and 3 created");
+    for round in 0..rounds {
+        // The polled address is the last one that answered: round 0 polls host 0; after a
+        // failover gmetad-rs stays on host 1, so alternate.
+        let victim = round % 2;
+        let status0 = c.status().expect("status");
+        let failed0 = json_num(&status0, &["polls", "failed", "num"]).unwrap();
+        // Sample last_update of the watched RRDs from 3 steps before to 5 steps after the kill.
+        let mut seen: Vec<BTreeMap<u64, Instant>> = vec![BTreeMap::new(); watched.len()];
+        let sample = |seen: &mut Vec<BTreeMap<u64, Instant>>| {
+            for (k, f) in watched.iter().enumerate() {
+                if let Ok(t) = rrd_info(f) {
+                    seen[k].entry(t).or_insert_with(Instant::now);
+                }
+            }
+        };
+        let until = Instant::now() + Duration::from_secs(3 * step);
+        while Instant::now() < until {
+            sample(&mut seen);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        c.kill9_gmond(victim);
+        let killed = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let until = Instant::now() + Duration::from_secs(5 * step);
+        while Instant::now() < until {
+            sample(&mut seen);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        for (k, s) in seen.iter().enumerate() {
+            let ts: Vec<u64> = s.keys().copied().collect();
+            let gap = ts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(u64::MAX);
+            // One step missed at most (LOCALTIME has 1 s resolution, hence the +1).
+            assert!(
+                gap <= 2 * step + 1,
+                "round {round}: {} updates {ts:?}: gap {gap} s > one missed step of {step} s",
+                watched[k].display()
+            );
+            assert!(
+                ts.last().copied().unwrap_or(0) >= killed + 2 * step,
+                "round {round}: {} not updated after the kill: {ts:?} (killed at {killed})",
+                watched[k].display()
+            );
+        }
+        let status = c.status().expect("status after failover");
+        let failed = json_num(&status, &["polls", "failed", "num"]).unwrap();
+        assert!(
+            failed <= failed0 + 1,
+            "round {round}: failover took more than one poll: {status}"
+        );
+        assert!(status.contains("\"alive\":true"), "{status}");
+        if round + 1 < rounds {
+            c.start_gmond(victim);
+            c.wait_converged(T);
+        }
+    }
+    for f in c.rrd_files() {
+        rrd_info(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+}
+
+#[test]
+fn kill9_of_the_polled_gmond_fails_over_within_one_poll() {
+    failover("fo", 1);
+}
+
+#[test]
+#[ignore = "long variant: make soak"]
+fn soak_kill9_of_the_polled_gmond_repeatedly() {
+    failover("sfo", 8);
+}
+
+/// GMOND_STARTED of host `h` as gmond `i` (or gmetad-rs for `None`) reports it, with its metric
+/// count.
+fn host_view(c: &Cluster, at: Option<usize>, h: usize) -> Option<(i64, usize)> {
+    let name = Cluster::host_name(h);
+    let doc = match at {
+        Some(i) => c.gmond_doc(i)?,
+        None => c.gmetad_doc()?,
+    };
+    let cl = match at {
+        Some(_) => doc.clusters.first()?,
+        None => doc.grids.first()?.clusters.first()?,
+    };
+    let host = cl.hosts.iter().find(|x| x.name == name)?;
+    Some((host.gmond_started, host.metrics.len()))
+}
+
+/// Restart the gmonds in `victims`: each comes back with a new GMOND_STARTED and every metric
+/// at every listening gmond and in gmetad-rs, and each restarted listener again knows every
+/// host with every metric (the others resent their metadata).
+fn restart(spec: Spec, victims: &[usize]) {
+    let mut c = cluster(spec);
+    let before: Vec<i64> = victims
+        .iter()
+        .map(|&v| host_view(&c, Some(c.listeners()[0]), v).unwrap().0)
+        .collect();
+    for &v in victims {
+        c.kill9_gmond(v);
+    }
+    // GMOND_STARTED has a 1 s resolution: make the new one differ.
+    std::thread::sleep(Duration::from_millis(1100));
+    for &v in victims {
+        c.start_gmond(v);
+    }
+    let want = testkit::cluster::metric_count();
+    for (k, &v) in victims.iter().enumerate() {
+        for at in c.listeners().into_iter().map(Some).chain([None]) {
+            let got = wait_for(T, || {
+                host_view(&c, at, v).filter(|(s, m)| *s > before[k] && *m >= want)
+            });
+            assert!(
+                got.is_some(),
+                "host {v} restarted but {} shows {:?} (started before: {})",
+                at.map_or("gmetad-rs".into(), |i| format!("gmond {i}")),
+                host_view(&c, at, v),
+                before[k]
+            );
+        }
+    }
+    // Nothing lost anywhere: every listener (restarted ones included) has every host again.
+    c.wait_converged(T);
+    c.wait_gmetad_complete(T);
+}
+
+#[test]
+fn restarted_gmonds_reappear_everywhere_over_multicast() {
+    // Host 0 is polled by gmetad-rs, host 3 is a plain node.
+    restart(Spec::new("rm"), &[0, 3]);
+}
+
+#[test]
+fn restarted_aggregator_and_node_lose_no_metric_in_unicast() {
+    let mut s = Spec::new("ru");
+    s.multicast = false;
+    restart(s, &[0, 2]);
+}
+
+/// kill -9 gmetad-rs `rounds` times while it is writing RRDs (the kill follows the first file
+/// of a batch changing), restart it each time: every RRD passes `rrdtool info` and updates
+/// resume.
+fn kill_gmetad(tag: &'static str, rounds: usize) {
+    let mut c = cluster(Spec::new(tag));
+    let want = 4 * testkit::cluster::metric_count();
+    wait_for(T, || (c.rrd_files().len() >= want).then_some(())).expect("RRDs created");
+    let mut mid_batch = 0;
+    for round in 0..rounds {
+        let files = c.rrd_files();
+        let mtime = |f: &PathBuf| std::fs::metadata(f).and_then(|m| m.modified()).ok();
+        let before: Vec<_> = files.iter().map(mtime).collect();
+        let end = Instant::now() + Duration::from_secs(4 * u64::from(c.spec.step));
+        let mut fired = false;
+        while Instant::now() < end {
+            if files.iter().zip(&before).any(|(f, b)| mtime(f) != *b) {
+                c.kill9_gmetad();
+                fired = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(fired, "round {round}: no RRD write seen: {}", c.log(None));
+        let changed = files
+            .iter()
+            .zip(&before)
+            .filter(|(f, b)| mtime(f) != **b)
+            .count();
+        if changed < files.len() {
+            mid_batch += 1;
+        }
+        println!(
+            "round {round}: killed after {changed} of {} files of the batch were written",
+            files.len()
+        );
+        let last: Vec<u64> = files
+            .iter()
+            .map(|f| rrd_info(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
+            .collect();
+        c.start_gmetad();
+        // Updates resume on every file (the hosts are alive, so every metric is polled).
+        let resumed = wait_for(T, || {
+            files
+                .iter()
+                .zip(&last)
+                .all(|(f, l)| rrd_info(f).is_ok_and(|t| t > *l))
+                .then_some(())
+        });
+        assert!(
+            resumed.is_some(),
+            "round {round}: updates did not resume: {}",
+            c.log(None)
+        );
+    }
+    println!("{mid_batch} of {rounds} kills landed inside a batch");
+    assert!(mid_batch > 0, "no kill landed inside a batch of RRD writes");
+    for f in c.rrd_files() {
+        rrd_info(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+}
+
+#[test]
+fn kill9_of_gmetad_during_rrd_writes_leaves_valid_rrds() {
+    kill_gmetad("kg", 3);
+}
+
+#[test]
+#[ignore = "long variant: make soak"]
+fn soak_kill9_of_gmetad_during_rrd_writes() {
+    kill_gmetad("skg", 20);
+}
