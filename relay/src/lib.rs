@@ -6,8 +6,10 @@
 //! - [`control`]: the JSON-lines control protocol (relay/PROTOCOL.md), sans-IO;
 //! - [`server`]: the drivers (media thread with recvmmsg/sendmmsg, tokio control and admin
 //!   listeners, stats task, embedded agent);
+//! - [`client`]: a blocking control client;
 //! - [`load`]: the load client behind `relay-load`.
 
+pub mod client;
 pub mod control;
 pub mod core;
 pub mod load;
