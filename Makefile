@@ -22,7 +22,8 @@ test: prereqs
 
 ## make bench: every benchmark, side by side with Debian's daemons; rewrites the results section
 ## of BENCHMARKS.md (BENCH_QUICK=1 for a short run).
-bench: prereqs
+bench:
+	@PREREQS_EXTRA="gnuplot-nox $(PREREQS_EXTRA)" bash scripts/prereqs.sh
 	@bash scripts/bench.sh
 
 ## make fuzz: every cargo-fuzz target for FUZZ_SECONDS each (on stable via RUSTC_BOOTSTRAP=1).

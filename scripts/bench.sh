@@ -10,7 +10,7 @@ trap 'rm -rf "$OUT"' EXIT
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   CRIT=(--warm-up-time 1 --measurement-time 1)
-  GMOND=(--seconds 1 --rates 100000,300000)
+  GMOND=(--seconds 1 --rates 100000,300000,600000)
   GMETAD=(--cycles 2)
 else
   CRIT=(--warm-up-time 2 --measurement-time 5)
@@ -19,6 +19,28 @@ else
 fi
 
 step() { echo "bench: $*" >&2; }
+
+# plot_ingest DATA PNG: loss % against the offered rate, one line per daemon (gnuplot).
+plot_ingest() {
+  mkdir -p "$(dirname "$2")"
+  local series=()
+  for d in $(awk '{print $1}' "$1" | sort -u); do
+    awk -v d="$d" '$1 == d {print $3, $4}' "$1" > "$OUT/plot-$d.dat"
+    series+=("'$OUT/plot-$d.dat' using (\$1/1000):2 with linespoints lw 2 pt 7 title '$d'")
+  done
+  local IFS=,
+  gnuplot <<GP
+set terminal pngcairo size 800,480 font "sans,10"
+set output "$2"
+set title "gmond ingest: kernel UDP drops vs offered rate (1000 hosts x 30 metrics, $(nproc) cores)"
+set xlabel "rate the sender reached (thousand packets/s)"
+set ylabel "packets dropped by the kernel (%)"
+set yrange [0:*]
+set grid
+set key top left
+plot ${series[*]}
+GP
+}
 
 step "building release binaries"
 cargo build --release --workspace --bins >&2
@@ -29,9 +51,17 @@ step "criterion: gmetad polling path"
 cargo bench -p gmetad-rs --bench poll -- "${CRIT[@]}" 2>/dev/null | grep -E "^[a-z_0-9]+/|time: +\[[0-9]" >> "$OUT/criterion.txt" || true
 
 step "gmond ingest: Debian gmond vs gmond-rs"
-target/release/gmond-bench "${GMOND[@]}" ${GMOND_BENCH_ARGS:-} > "$OUT/gmond.txt"
+target/release/gmond-bench "${GMOND[@]}" --plot "$OUT/gmond-plot.txt" ${GMOND_BENCH_ARGS:-} > "$OUT/gmond.txt"
+step "plot: ingest rate vs loss (docs/bench/gmond-ingest-loss.png)"
+plot_ingest "$OUT/gmond-plot.txt" docs/bench/gmond-ingest-loss.png
 step "gmetad: Debian gmetad vs gmetad-rs"
 target/release/gmetad-bench "${GMETAD[@]}" ${GMETAD_BENCH_ARGS:-} > "$OUT/gmetad.txt"
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  echo "scale: skipped (BENCH_QUICK)" > "$OUT/scale.txt"
+else
+  step "gmetad scale: 10k hosts x 30 metrics every 15 s with rrdcached"
+  target/release/gmetad-bench --scale --hosts 10000 --metrics 30 --step 15 --cycles 3 > "$OUT/scale.txt"
+fi
 
 {
   echo "<!-- results:start (written by scripts/bench.sh; edit outside these markers) -->"
@@ -44,7 +74,7 @@ target/release/gmetad-bench "${GMETAD[@]}" ${GMETAD_BENCH_ARGS:-} > "$OUT/gmetad
   echo '```'; sed '/^$/d' "$OUT/gmond.txt"; echo '```'
   echo
   echo "### gmetad-bench"
-  echo '```'; sed '/^$/d' "$OUT/gmetad.txt"; echo '```'
+  echo '```'; sed '/^$/d' "$OUT/gmetad.txt"; sed '/^$/d' "$OUT/scale.txt"; echo '```'
   echo "<!-- results:end -->"
 } > "$OUT/results.md"
 
@@ -56,5 +86,5 @@ pat = re.compile(r"<!-- results:start.*?<!-- results:end -->", re.S)
 doc = pat.sub(lambda _: new, doc) if pat.search(doc) else doc.rstrip("\n") + "\n\n## Latest run\n\n" + new + "\n"
 open("BENCHMARKS.md", "w").write(doc)
 PY
-cat "$OUT/gmond.txt" "$OUT/gmetad.txt"
+cat "$OUT/gmond.txt" "$OUT/gmetad.txt" "$OUT/scale.txt"
 step "BENCHMARKS.md updated"

@@ -3,7 +3,10 @@
 //! increasing rates with sendmmsg. Reports, for both: kernel UDP drops (RcvbufErrors delta),
 //! CPU time per received packet, XML dump time and size, RSS per metric; and the ratios.
 //!
-//! `gmond-bench [--hosts N] [--metrics M] [--seconds S] [--rates 50000,100000,...]`
+//! `gmond-bench [--hosts N] [--metrics M] [--seconds S] [--rates 50000,100000,...] [--plot F]`
+//! Loss is counted on the daemon's own socket (the `drops` column of /proc/net/udp), so other
+//! traffic on the machine does not count. `--plot F` writes one `daemon rate achieved loss%`
+//! line per step for scripts/bench.sh to draw.
 //! Bounded: every phase has a fixed duration; both daemons are stopped by pid at the end.
 
 use std::io::Read;
@@ -19,14 +22,18 @@ struct Opts {
     metrics: usize,
     seconds: f64,
     rates: Vec<u64>,
+    plot: Option<std::path::PathBuf>,
 }
 
 fn opts() -> Opts {
     let mut o = Opts {
         hosts: 1000,
         metrics: 30,
-        seconds: 3.0,
-        rates: vec![50_000, 100_000, 200_000, 300_000],
+        seconds: 2.0,
+        rates: vec![
+            100_000, 200_000, 300_000, 400_000, 500_000, 700_000, 1_000_000,
+        ],
+        plot: None,
     };
     let a: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -41,6 +48,7 @@ fn opts() -> Opts {
                     .map(|r| r.parse().expect("--rates a,b,c"))
                     .collect()
             }
+            "--plot" => o.plot = Some(a[i + 1].clone().into()),
             other => panic!("unknown option {other}"),
         }
         i += 2;
@@ -154,8 +162,26 @@ fn rss_kb(pid: u32) -> u64 {
     testkit::proc_rss_kb(pid)
 }
 
-fn rcvbuf_errors() -> u64 {
-    gmond::net::udp::kernel_rcvbuf_errors().unwrap_or(0)
+/// Datagrams the kernel dropped on the UDP socket bound to `port` (IPv4 and IPv6 tables).
+fn socket_drops(port: u16) -> u64 {
+    let want = format!(":{port:04X}");
+    ["/proc/net/udp", "/proc/net/udp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| {
+            t.lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    let local = cols.get(1)?;
+                    local
+                        .ends_with(&want)
+                        .then(|| cols.last()?.parse::<u64>().ok())
+                        .flatten()
+                })
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
 
 fn dump(addr: SocketAddr) -> (Duration, usize) {
@@ -169,6 +195,7 @@ fn dump(addr: SocketAddr) -> (Duration, usize) {
 struct Row {
     rate: u64,
     sent: u64,
+    achieved: f64,
     drops: u64,
     cpu_us_per_pkt: f64,
 }
@@ -221,20 +248,23 @@ fn run(name: &'static str, exe: &Path, o: &Opts, meta: &[Vec<u8>], vals: &[Vec<u
     std::thread::sleep(Duration::from_millis(500));
     let mut rows = Vec::new();
     for &rate in &o.rates {
-        let (d0, c0, split0) = (rcvbuf_errors(), cpu_ticks(pid), cpu_split(pid));
+        let (d0, c0, split0) = (socket_drops(udp), cpu_ticks(pid), cpu_split(pid));
+        let t0 = Instant::now();
         let sent = blast(&sock, vals, rate, o.seconds);
+        let achieved = sent as f64 / t0.elapsed().as_secs_f64();
         std::thread::sleep(Duration::from_millis(300));
-        let (d1, c1, split1) = (rcvbuf_errors(), cpu_ticks(pid), cpu_split(pid));
+        let (d1, c1, split1) = (socket_drops(udp), cpu_ticks(pid), cpu_split(pid));
         let sec_us = 1e6;
         let received = sent.saturating_sub(d1 - d0).max(1);
         let row = Row {
             rate,
             sent,
+            achieved,
             drops: d1 - d0,
             cpu_us_per_pkt: (c1 - c0) * sec_us / received as f64,
         };
         eprintln!(
-            "{name}: {rate} pkt/s: sent {sent}, dropped {}, {:.2} µs CPU/pkt (user {:.2} / system {:.2} s)",
+            "{name}: {rate} pkt/s: sent {sent} ({achieved:.0}/s), dropped {}, {:.2} µs CPU/pkt (user {:.2} / system {:.2} s)",
             row.drops,
             row.cpu_us_per_pkt,
             split1.0 - split0.0,
@@ -282,19 +312,38 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:<14} {:>10} {:>10} {:>8} {:>14}",
-        "daemon", "rate/s", "sent", "loss %", "CPU us/pkt"
+        "{:<14} {:>10} {:>11} {:>10} {:>8} {:>14}",
+        "daemon", "rate/s", "achieved/s", "sent", "loss %", "CPU us/pkt"
     );
+    let mut plot = String::new();
     for r in &results {
         for row in &r.rows {
+            let loss = row.drops as f64 * 100.0 / row.sent.max(1) as f64;
             println!(
-                "{:<14} {:>10} {:>10} {:>8.2} {:>14.2}",
-                r.name,
-                row.rate,
-                row.sent,
-                row.drops as f64 * 100.0 / row.sent.max(1) as f64,
-                row.cpu_us_per_pkt
+                "{:<14} {:>10} {:>11.0} {:>10} {:>8.2} {:>14.2}",
+                r.name, row.rate, row.achieved, row.sent, loss, row.cpu_us_per_pkt
             );
+            plot += &format!("{} {} {:.0} {:.4}\n", r.name, row.rate, row.achieved, loss);
+        }
+    }
+    if let Some(path) = &o.plot {
+        std::fs::write(path, plot).expect("write --plot file");
+    }
+    println!();
+    for r in &results {
+        // Highest rate the sender really reached (within 5 %) with no drop on the socket.
+        let best = r
+            .rows
+            .iter()
+            .filter(|x| x.drops == 0 && x.achieved >= 0.95 * x.rate as f64)
+            .map(|x| x.rate)
+            .max();
+        match best {
+            Some(b) => println!(
+                "{:<14} highest rate without kernel drops: {b} pkt/s",
+                r.name
+            ),
+            None => println!("{:<14} dropped packets at every rate", r.name),
         }
     }
     println!(
@@ -308,10 +357,24 @@ fn main() {
         );
     }
     let (d, g) = (&results[0], &results[1]);
-    let cpu = |r: &Result| r.rows.last().map_or(0.0, |x| x.cpu_us_per_pkt);
+    // CPU per packet compared at the highest rate both received without drops.
+    let common = d
+        .rows
+        .iter()
+        .zip(&g.rows)
+        .filter(|(a, b)| a.drops == 0 && b.drops == 0)
+        .map(|(a, _)| a.rate)
+        .max()
+        .unwrap_or(o.rates[0]);
+    let cpu = |r: &Result| {
+        r.rows
+            .iter()
+            .find(|x| x.rate == common)
+            .map_or(0.0, |x| x.cpu_us_per_pkt)
+    };
     println!(
         "\nratios (Debian / gmond-rs): CPU per packet at {} pkt/s {:.1}x, XML dump time {:.1}x, RSS per metric {:.1}x",
-        o.rates.last().unwrap_or(&0),
+        common,
         cpu(d) / cpu(g).max(1e-9),
         d.dump_ms / g.dump_ms.max(1e-9),
         d.rss_per_metric / g.rss_per_metric.max(1e-9)
