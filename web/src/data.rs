@@ -15,7 +15,10 @@ pub fn csv(data: &[Fetched]) -> String {
     out.push('\n');
     let rows = data.iter().map(|f| f.rows.len()).max().unwrap_or(0);
     for i in 0..rows {
-        let t = data.iter().find_map(|f| f.rows.get(i).map(|r| r.0)).unwrap_or(0);
+        let t = data
+            .iter()
+            .find_map(|f| f.rows.get(i).map(|r| r.0))
+            .unwrap_or(0);
         out.push_str(&t.to_string());
         for f in data {
             out.push(',');
@@ -45,9 +48,7 @@ pub fn json(data: &[Fetched], cluster: Option<&str>, host: Option<&str>) -> Stri
             let points: Vec<Value> = f
                 .rows
                 .iter()
-                .map(|(t, v)| {
-                    json!([if v.is_finite() { json!(v) } else { Value::Null }, t])
-                })
+                .map(|(t, v)| json!([if v.is_finite() { json!(v) } else { Value::Null }, t]))
                 .collect();
             json!({
                 "ds_name": f.series.label,

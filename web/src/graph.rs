@@ -3,12 +3,12 @@
 //! process goes through one [`Rrd`] lock on the blocking pool.
 
 use crate::rrdpath::{self, Scope};
+use rrd::ConsolidationFn;
+use rrd::ops::graph::Color;
 use rrd::ops::graph::elements::{
     Area, AreaColor, CDef, ColorWithLegend, Def, GraphElement, Line, VarName,
 };
 use rrd::ops::graph::props::{GraphProps, ImageFormat, Labels, Limits, Size, TimeRange};
-use rrd::ops::graph::Color;
-use rrd::ConsolidationFn;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -265,8 +265,7 @@ fn build_report(b: &mut Builder<'_>, r: Report) {
         }
         Report::Mem => {
             let k = |b: &mut Builder<'_>, m: &str, l: &str| b.def(m, "sum", l);
-            let (Some(total), Some(free)) =
-                (k(b, "mem_total", "Total"), k(b, "mem_free", "Free"))
+            let (Some(total), Some(free)) = (k(b, "mem_total", "Total"), k(b, "mem_free", "Free"))
             else {
                 return;
             };
@@ -275,8 +274,10 @@ fn build_report(b: &mut Builder<'_>, r: Report) {
                 ("mem_cached", "Cache", "#33CC33"),
                 ("mem_buffers", "Buffers", "#99FF33"),
             ];
-            let opt: Vec<(Option<String>, &str, &str)> =
-                extras.iter().map(|(m, l, c)| (k(b, m, l), *l, *c)).collect();
+            let opt: Vec<(Option<String>, &str, &str)> = extras
+                .iter()
+                .map(|(m, l, c)| (k(b, m, l), *l, *c))
+                .collect();
             let mut used = format!("{total},{free},-");
             for v in opt.iter().filter_map(|o| o.0.as_ref()) {
                 used.push_str(&format!(",{v},-"));
@@ -289,7 +290,8 @@ fn build_report(b: &mut Builder<'_>, r: Report) {
                     b.area(&s, c, l, true);
                 }
             }
-            if let (Some(st), Some(sf)) = (k(b, "swap_total", "Swap"), k(b, "swap_free", "Swap free"))
+            if let (Some(st), Some(sf)) =
+                (k(b, "swap_total", "Swap"), k(b, "swap_free", "Swap free"))
             {
                 let s = b.cdef(format!("{st},{sf},-,1024,*"));
                 b.area(&s, "#9900CC", "Swapped", true);
@@ -309,7 +311,10 @@ fn build_report(b: &mut Builder<'_>, r: Report) {
 }
 
 /// The DEF/CDEF/AREA/LINE elements and the series a request reads.
-pub fn elements(root: &Path, req: &Request) -> Result<(Vec<GraphElement>, Vec<Series>), GraphError> {
+pub fn elements(
+    root: &Path,
+    req: &Request,
+) -> Result<(Vec<GraphElement>, Vec<Series>), GraphError> {
     let mut b = Builder {
         root,
         scope: &req.scope,
@@ -329,7 +334,11 @@ pub fn elements(root: &Path, req: &Request) -> Result<(Vec<GraphElement>, Vec<Se
             }
         }
     }
-    if !b.el.iter().any(|e| matches!(e, GraphElement::Area(_) | GraphElement::Line(_))) {
+    if !b
+        .el
+        .iter()
+        .any(|e| matches!(e, GraphElement::Area(_) | GraphElement::Line(_)))
+    {
         return Err(GraphError::NoData(match &req.what {
             What::Report(r) => r.name().into(),
             What::Metric(m) => m.clone(),
@@ -413,7 +422,8 @@ impl Rrd {
                 ConsolidationFn::Avg,
                 ts(req.start),
                 ts(req.end.max(req.start + 1)),
-                Duration::from_secs(1),
+                // At most ~2000 rows: librrd picks the finest archive at least this coarse.
+                Duration::from_secs(((req.end.saturating_sub(req.start)) / 2000).max(1)),
             )
             .map_err(|e| GraphError::Rrd(e.to_string()))?;
             let col = data.ds_names().iter().position(|n| n == s.ds);
@@ -425,7 +435,11 @@ impl Rrd {
                         .timestamp()
                         .duration_since(SystemTime::UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs());
-                    (t, col.and_then(|c| r.as_slice().get(c).copied()).unwrap_or(f64::NAN))
+                    (
+                        t,
+                        col.and_then(|c| r.as_slice().get(c).copied())
+                            .unwrap_or(f64::NAN),
+                    )
                 })
                 .collect();
             out.push(Fetched { series: s, rows });

@@ -55,12 +55,16 @@ pub fn load_class(per_cpu: Option<f64>) -> &'static str {
 
 /// A metric's display title: its TITLE extra element, else its name.
 pub fn title(m: &Metric) -> &str {
-    m.extra("TITLE").filter(|t| !t.is_empty()).unwrap_or(&m.name)
+    m.extra("TITLE")
+        .filter(|t| !t.is_empty())
+        .unwrap_or(&m.name)
 }
 
 /// A metric's group (GROUP extra element; "no_group" like ganglia-web when absent).
 pub fn group(m: &Metric) -> &str {
-    m.extra("GROUP").filter(|t| !t.is_empty()).unwrap_or("no_group")
+    m.extra("GROUP")
+        .filter(|t| !t.is_empty())
+        .unwrap_or("no_group")
 }
 
 /// Metrics grouped by GROUP, groups and metrics sorted by name.
@@ -175,8 +179,12 @@ mod tests {
             hosts: vec![host("b", 0, "0.1"), host("a", 500, "x"), host("c", 0, "3")],
             ..Cluster::default()
         };
-        let names =
-            |v: Vec<&Host>| v.iter().map(|h| h.name.clone()).collect::<Vec<_>>().join("");
+        let names = |v: Vec<&Host>| {
+            v.iter()
+                .map(|h| h.name.clone())
+                .collect::<Vec<_>>()
+                .join("")
+        };
         assert_eq!(names(sorted_hosts(&c, SortBy::Name)), "abc");
         assert_eq!(names(sorted_hosts(&c, SortBy::Load)), "cba");
         assert_eq!(names(sorted_hosts(&c, SortBy::Down)), "abc");

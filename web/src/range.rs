@@ -21,6 +21,9 @@ pub const NAMED: &[(&str, u64)] = &[
     ("year", 366 * 86400),
 ];
 
+/// Longest custom range accepted (20 years).
+pub const MAX_CUSTOM: u64 = 20 * 366 * 86400;
+
 /// Why a range was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RangeError {
@@ -28,7 +31,7 @@ pub enum RangeError {
     #[error("unknown range {0:?}")]
     Unknown(String),
     /// cs/ce missing, not integers, or not increasing.
-    #[error("custom range needs integer cs < ce (epoch seconds)")]
+    #[error("custom range needs integer cs < ce (epoch seconds), at most 20 years apart")]
     BadCustom,
 }
 
@@ -49,7 +52,7 @@ impl Range {
                 (None, None | Some("")) => u64::MAX,
                 (None, Some(_)) => return Err(RangeError::BadCustom),
             };
-            if s >= e || s == 0 {
+            if s >= e || s == 0 || (e != u64::MAX && e - s > MAX_CUSTOM) {
                 return Err(RangeError::BadCustom);
             }
             return Ok(Range::Custom(s, e));
@@ -67,7 +70,7 @@ impl Range {
             Range::Named(_, len) => (now.saturating_sub(len), now),
             Range::Custom(s, e) => {
                 let e = e.min(now.max(s + 1));
-                (s, e)
+                (s.max(e.saturating_sub(MAX_CUSTOM)), e)
             }
         }
     }
@@ -96,15 +99,23 @@ mod tests {
 
     #[test]
     fn named_custom_and_refused() {
-        assert_eq!(Range::parse(None, None, None), Ok(Range::Named("hour", 3600)));
         assert_eq!(
-            Range::parse(Some("week"), None, None).unwrap().bounds(1_000_000),
+            Range::parse(None, None, None),
+            Ok(Range::Named("hour", 3600))
+        );
+        assert_eq!(
+            Range::parse(Some("week"), None, None)
+                .unwrap()
+                .bounds(1_000_000),
             (1_000_000 - 7 * 86400, 1_000_000)
         );
         let c = Range::parse(Some("custom"), Some("100"), Some("200")).unwrap();
         assert_eq!(c.bounds(1000), (100, 200));
         assert_eq!(c.query(), "r=custom&cs=100&ce=200");
-        assert_eq!(Range::parse(None, Some("100"), None).unwrap().bounds(500), (100, 500));
+        assert_eq!(
+            Range::parse(None, Some("100"), None).unwrap().bounds(500),
+            (100, 500)
+        );
         assert!(Range::parse(Some("custom"), Some("200"), Some("100")).is_err());
         assert!(Range::parse(Some("custom"), Some("now-1h"), None).is_err());
         assert!(Range::parse(Some("<script>"), None, None).is_err());

@@ -8,11 +8,11 @@ use crate::html::{self, Ctx, cluster, grid, host, misc};
 use crate::model;
 use crate::range::Range;
 use crate::rrdpath::{self, Scope};
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use ganglia_proto::xml::{Cluster, Document, Grid};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -45,7 +45,10 @@ pub struct WebError(StatusCode, String);
 
 impl WebError {
     fn not_found(what: &str, name: &str) -> Self {
-        WebError(StatusCode::NOT_FOUND, format!("no {what} named {name:?} in the grid"))
+        WebError(
+            StatusCode::NOT_FOUND,
+            format!("no {what} named {name:?} in the grid"),
+        )
     }
     fn bad(msg: impl Into<String>) -> Self {
         WebError(StatusCode::BAD_REQUEST, msg.into())
@@ -146,10 +149,7 @@ async fn cluster_view(
 
 /// Metric names with files in a scope that are not among `known` (on-disk names).
 fn history(root: &std::path::Path, scope: &Scope, known: &[&str]) -> Vec<String> {
-    let known: BTreeSet<String> = known
-        .iter()
-        .filter_map(|m| rrdpath::component(m))
-        .collect();
+    let known: BTreeSet<String> = known.iter().filter_map(|m| rrdpath::component(m)).collect();
     rrdpath::metrics_on_disk(root, scope)
         .into_iter()
         .filter(|m| !known.contains(m))
@@ -170,7 +170,11 @@ async fn host_view(
         .find(|h| h.name == hname)
         .ok_or_else(|| WebError::not_found("host", &hname))?;
     let known: Vec<&str> = h.metrics.iter().map(|m| m.name.as_str()).collect();
-    let hist = history(&st.rrds, &Scope::Host(c.name.clone(), h.name.clone()), &known);
+    let hist = history(
+        &st.rrds,
+        &Scope::Host(c.name.clone(), h.name.clone()),
+        &known,
+    );
     Ok(page(host::render(c, h, &hist, &ctx)))
 }
 
@@ -183,8 +187,8 @@ async fn metric_view(
     let doc = st.client.cluster(&cname).await?;
     let c = cluster_in(&doc, &cname)?;
     let in_xml = c.hosts.iter().any(|h| model::metric(h, &metric).is_some());
-    let on_disk = rrdpath::metrics_on_disk(&st.rrds, &Scope::Cluster(c.name.clone()))
-        .contains(&metric);
+    let on_disk =
+        rrdpath::metrics_on_disk(&st.rrds, &Scope::Cluster(c.name.clone())).contains(&metric);
     if !in_xml && !on_disk {
         return Err(WebError::not_found("metric", &metric));
     }
@@ -220,14 +224,20 @@ fn child<'a>(g: &'a Grid, name: &str) -> Option<(Option<&'a ganglia_proto::xml::
         .iter()
         .find(|c| c.name == name)
         .map(|c| (c.summary.as_ref(), true))
-        .or_else(|| g.grids.iter().find(|x| x.name == name).map(|x| (x.summary.as_ref(), false)))
+        .or_else(|| {
+            g.grids
+                .iter()
+                .find(|x| x.name == name)
+                .map(|x| (x.summary.as_ref(), false))
+        })
 }
 
 /// Validate a graph request's names against the tree and build it.
 async fn graph_request(st: &Shared, p: &Params) -> R<(Request, Option<String>, Option<String>)> {
     let ctx = ctx(p)?;
     let (start, end) = ctx.range.bounds(ctx.now);
-    let size = Size_::parse(p.z.as_deref()).ok_or_else(|| WebError::bad("z: small, medium or large"))?;
+    let size =
+        Size_::parse(p.z.as_deref()).ok_or_else(|| WebError::bad("z: small, medium or large"))?;
     let (scope, known, units): (Scope, Vec<String>, Option<String>) = match (&p.c, &p.h) {
         (None, None) => {
             let doc = st.client.summary().await?;
@@ -241,7 +251,10 @@ async fn graph_request(st: &Shared, p: &Params) -> R<(Request, Option<String>, O
         }
         (Some(c), None) => {
             let doc = st.client.summary().await?;
-            let root = doc.grids.first().ok_or_else(|| WebError::not_found("cluster", c))?;
+            let root = doc
+                .grids
+                .first()
+                .ok_or_else(|| WebError::not_found("cluster", c))?;
             let (summary, _) = child(root, c).ok_or_else(|| WebError::not_found("cluster", c))?;
             let known = summary
                 .map(|s| s.metrics.iter().map(|m| m.name.clone()).collect())
@@ -256,23 +269,28 @@ async fn graph_request(st: &Shared, p: &Params) -> R<(Request, Option<String>, O
                 .iter()
                 .find(|x| &x.name == h)
                 .ok_or_else(|| WebError::not_found("host", h))?;
-            let units = p
-                .m
-                .as_deref()
-                .and_then(|m| model::metric(host, m))
-                .map(|m| m.units.clone());
+            let units =
+                p.m.as_deref()
+                    .and_then(|m| model::metric(host, m))
+                    .map(|m| m.units.clone());
             let known = host.metrics.iter().map(|m| m.name.clone()).collect();
-            (Scope::Host(cl.name.clone(), host.name.clone()), known, units)
+            (
+                Scope::Host(cl.name.clone(), host.name.clone()),
+                known,
+                units,
+            )
         }
         (None, Some(_)) => return Err(WebError::bad("h needs c")),
     };
     let what = match (&p.g, &p.m) {
-        (Some(g), None) => What::Report(
-            Report::parse(g).ok_or_else(|| WebError::not_found("report", g))?,
-        ),
+        (Some(g), None) => {
+            What::Report(Report::parse(g).ok_or_else(|| WebError::not_found("report", g))?)
+        }
         (None, Some(m)) => {
             if !known.iter().any(|k| k == m)
-                && !rrdpath::metrics_on_disk(&st.rrds, &scope).iter().any(|k| k == m)
+                && !rrdpath::metrics_on_disk(&st.rrds, &scope)
+                    .iter()
+                    .any(|k| k == m)
             {
                 return Err(WebError::not_found("metric", m));
             }
@@ -322,7 +340,14 @@ async fn image(st: Shared, p: Params, fmt: Format) -> R<Response> {
         Format::Png => "image/png",
         Format::Svg => "image/svg+xml",
     };
-    Ok(([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "max-age=15")], img).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "max-age=15"),
+        ],
+        img,
+    )
+        .into_response())
 }
 
 async fn data(st: Shared, p: Params, json: bool) -> R<Response> {
@@ -364,16 +389,29 @@ async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
 }
 
+async fn favicon() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
 async fn not_found() -> WebError {
     WebError(StatusCode::NOT_FOUND, "no such page".into())
 }
 
 async fn security_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
@@ -394,6 +432,7 @@ pub fn router(state: Arc<crate::State>) -> Router {
         .route("/graph.csv", get(csv))
         .route("/graph.json", get(json))
         .route("/static/gweb.css", get(css))
+        .route("/favicon.ico", get(favicon))
         .fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

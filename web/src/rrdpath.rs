@@ -90,10 +90,16 @@ mod tests {
         std::fs::write(r.join("lab/web1/a_b.rrd"), b"x").unwrap();
         std::fs::write(r.join("secret.rrd"), b"x").unwrap();
         let h = Scope::Host("lab".into(), "WEB1".into());
-        assert_eq!(file(r, &h, "load_one"), Some(r.join("lab/web1/load_one.rrd")));
+        assert_eq!(
+            file(r, &h, "load_one"),
+            Some(r.join("lab/web1/load_one.rrd"))
+        );
         assert_eq!(file(r, &h, "a/b"), Some(r.join("lab/web1/a_b.rrd")));
         assert_eq!(file(r, &h, "../../secret"), None);
-        assert_eq!(file(r, &Scope::Host("..".into(), "..".into()), "secret"), None);
+        assert_eq!(
+            file(r, &Scope::Host("..".into(), "..".into()), "secret"),
+            None
+        );
         assert_eq!(dir(r, &Scope::Cluster("..".into())), None);
         assert_eq!(metrics_on_disk(r, &h), vec!["a_b", "load_one"]);
         assert!(dir(r, &Scope::Cluster("lab".into())).is_some());

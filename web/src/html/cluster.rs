@@ -117,7 +117,10 @@ pub fn metric_page(c: &Cluster, metric: &str, ctx: &Ctx) -> Markup {
     };
     page(
         &format!("{metric} in {}", c.name),
-        &[(c.name.clone(), cluster_url(&c.name)), (metric.to_owned(), base.clone())],
+        &[
+            (c.name.clone(), cluster_url(&c.name)),
+            (metric.to_owned(), base.clone()),
+        ],
         &base,
         "",
         ctx,

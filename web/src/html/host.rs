@@ -76,7 +76,10 @@ pub fn render(c: &Cluster, h: &Host, history: &[String], ctx: &Ctx) -> Markup {
     };
     page(
         &format!("{} Host", h.name),
-        &[(c.name.clone(), cluster_url(&c.name)), (h.name.clone(), base.clone())],
+        &[
+            (c.name.clone(), cluster_url(&c.name)),
+            (h.name.clone(), base.clone()),
+        ],
         &base,
         "",
         ctx,

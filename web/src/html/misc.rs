@@ -46,7 +46,14 @@ pub fn relay(relays: &[(&Cluster, &Host)], ctx: &Ctx) -> Markup {
             }
         }
     };
-    page("Relays", &[("Relays".into(), "/relay".into())], "/relay", "", ctx, body)
+    page(
+        "Relays",
+        &[("Relays".into(), "/relay".into())],
+        "/relay",
+        "",
+        ctx,
+        body,
+    )
 }
 
 /// What a search found.
@@ -118,7 +125,10 @@ mod tests {
             name: "Lab".into(),
             hosts: vec![Host {
                 name: "web1".into(),
-                metrics: vec![Metric { name: "load_one".into(), ..Metric::default() }],
+                metrics: vec![Metric {
+                    name: "load_one".into(),
+                    ..Metric::default()
+                }],
                 ..Host::default()
             }],
             ..Cluster::default()

@@ -130,7 +130,14 @@ fn controls(base: &str, extra: &str, ctx: &Ctx) -> Markup {
 }
 
 /// A whole page.
-pub fn page(title: &str, crumbs: &[(String, String)], base: &str, extra: &str, ctx: &Ctx, body: Markup) -> Markup {
+pub fn page(
+    title: &str,
+    crumbs: &[(String, String)],
+    base: &str,
+    extra: &str,
+    ctx: &Ctx,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -141,7 +148,6 @@ pub fn page(title: &str, crumbs: &[(String, String)], base: &str, extra: &str, c
                 }
                 title { (title) " - gweb-rs" }
                 link rel="stylesheet" href="/static/gweb.css";
-                link rel="icon" href="data:,";
             }
             body {
                 header {
@@ -179,7 +185,6 @@ pub fn error_page(status: u16, message: &str) -> Markup {
                 meta charset="utf-8";
                 title { (status) " - gweb-rs" }
                 link rel="stylesheet" href="/static/gweb.css";
-                link rel="icon" href="data:,";
             }
             body {
                 header { a.brand href="/" { "Ganglia" } }
