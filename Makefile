@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUZZ_SECONDS ?= 30
 
-.PHONY: prereqs build run test bench fuzz fmt lint clean
+.PHONY: prereqs build run test bench fuzz soak fmt lint clean
 
 prereqs:
 	@bash scripts/prereqs.sh
@@ -33,6 +33,11 @@ fuzz: prereqs
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
 	  (cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048) || exit 1; \
 	done
+
+## make soak: the long reliability runs (RELIABILITY.md): the cluster fault tests at full size in
+## network namespaces (root), then every fuzz target for FUZZ_SECONDS=600 each (~60 min in all).
+soak: prereqs
+	@FUZZ_SECONDS=$(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600) bash scripts/soak.sh
 
 fmt:
 	$(CARGO) fmt --all

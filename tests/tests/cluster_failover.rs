@@ -108,7 +108,7 @@ fn kill9_of_the_polled_gmond_fails_over_within_one_poll() {
 #[test]
 #[ignore = "long variant: make soak"]
 fn soak_kill9_of_the_polled_gmond_repeatedly() {
-    failover("sfo", 8);
+    failover("sfo", 6);
 }
 
 /// GMOND_STARTED of host `h` as gmond `i` (or gmetad-rs for `None`) reports it, with its metric

@@ -642,6 +642,6 @@ fn loss_and_reordering_on_the_switch_still_converge() {
 
 #[test]
 #[ignore = "long variant: make soak"]
-fn soak_loss_and_reordering_for_five_minutes() {
-    loss_and_reordering("slr", 300);
+fn soak_loss_and_reordering_for_three_minutes() {
+    loss_and_reordering("slr", 180);
 }
