@@ -275,6 +275,15 @@ impl Relay {
                 rtcp: p.rtcp_dest.or(p.dest()),
             });
         self.by_ssrc.insert(j.ssrc, id);
+        // Symmetric RTP/RTCP (RFC 4961): datagrams from a declared receive address are this
+        // participant's (the first to declare an address keeps it).
+        // Only addresses on the control peer's own IP are claimed this way.
+        for a in [j.recv, j.rtcp].into_iter().flatten() {
+            if j.peer_ip.is_some_and(|ip| ip != a.ip()) {
+                continue;
+            }
+            self.by_src.entry(a).or_insert(id);
+        }
         self.participants.insert(id, p);
         self.totals.participants = self.participants.len();
         self.totals.rooms = self.room_index.len();
@@ -287,7 +296,7 @@ impl Relay {
             return false;
         };
         self.by_ssrc.remove(&p.ssrc);
-        for a in [p.src, p.rtcp_src].into_iter().flatten() {
+        for a in [p.src, p.rtcp_src, p.recv, p.rtcp_dest].into_iter().flatten() {
             if self.by_src.get(&a) == Some(&id) {
                 self.by_src.remove(&a);
             }
@@ -362,7 +371,7 @@ impl Relay {
             },
         };
         match pkt {
-            Packet::Rtp(h) => self.forward_rtp(id, &h, buf.len(), now, out),
+            Packet::Rtp(h) => self.forward_rtp(id, &h, src, buf.len(), now, out),
             Packet::Rtcp(i) => self.forward_rtcp(id, &i, now, out),
         }
     }
@@ -406,6 +415,7 @@ impl Relay {
         &mut self,
         id: u64,
         h: &rtp::RtpHeader,
+        src: SocketAddr,
         len: usize,
         now: u64,
         out: &mut Vec<SocketAddr>,
@@ -413,6 +423,10 @@ impl Relay {
         let p = self.participants.get_mut(&id).expect("indexed");
         if h.ssrc != p.ssrc {
             return self.drop(DropReason::Forged);
+        }
+        if p.src.is_none() {
+            // First RTP from a declared (symmetric) address.
+            p.src = Some(src);
         }
         let room = self.rooms[p.room].as_mut().expect("room of a participant");
         if !p.publisher {

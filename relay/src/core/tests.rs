@@ -218,3 +218,33 @@ fn tick_reports_loss_jitter_bitrate() {
     assert_eq!(st.bitrate_bps, 90.0 * 200.0 * 8.0);
     assert_eq!(st.lost, 9);
 }
+
+#[test]
+fn declared_addresses_are_symmetric() {
+    let mut r = Relay::new(Limits::default());
+    join(&mut r, "a", 1, None);
+    let rx = r
+        .join(
+            Join {
+                room: "a".into(),
+                ssrc: 2,
+                kind: Kind::Video,
+                recv: Some(a("127.0.0.1:5002")),
+                rtcp: Some(a("127.0.0.1:5102")),
+                peer_ip: None,
+            },
+            0,
+        )
+        .unwrap();
+    send(&mut r, &rtp(1, 1, 100), "127.0.0.1:6001", 1);
+    // RTCP from the declared RTCP address with an SSRC nobody joined with (GStreamer's
+    // rtpbin picks its own): attributed to participant 2 by address.
+    let mut fb = empty_rr(0x5eed);
+    fb.extend_from_slice(&pli(0x5eed, 1));
+    let (v, out) = send(&mut r, &fb, "127.0.0.1:5102", 2);
+    assert_eq!((v, out), (Verdict::Forward, vec![a("127.0.0.1:6001")]));
+    // RTP from the declared address must still carry the participant's SSRC.
+    assert_eq!(send(&mut r, &rtp(9, 1, 100), "127.0.0.1:5002", 3).0, Verdict::Drop(DropReason::Forged));
+    assert!(r.leave(rx));
+    assert_eq!(send(&mut r, &fb, "127.0.0.1:5102", 4).0, Verdict::Drop(DropReason::NoSession));
+}
