@@ -1,5 +1,9 @@
 //! The polling path of one cycle without RRD I/O: parse a 1000-host × 30-metric gmond document,
 //! build the snapshot with summaries, produce the RRD updates (target: ≤ 30 ms together).
+//!
+//! `POLL_PHASE=parse|ingest|rrd_updates|whole POLL_ITERS=N` runs one phase N times without
+//! criterion, for instruction counts that other load on the machine does not disturb:
+//! `perf stat -e instructions:u` with N and with 0 iterations, difference / N.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ganglia_proto::xml::read::{ReadLimits, read};
@@ -61,7 +65,35 @@ fn document(hosts: usize, metrics: usize) -> Vec<u8> {
     out
 }
 
+/// Run one phase `POLL_ITERS` times (see the module doc).
+fn counted(phase: &str) {
+    let iters: usize = std::env::var("POLL_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let doc = document(1000, 30);
+    let rules = SummaryRules::default();
+    let parsed = read(&doc, &ReadLimits::default()).unwrap().doc;
+    let snap = ingest(parsed.clone(), 1, true, &rules);
+    for _ in 0..iters {
+        match phase {
+            "parse" => drop(black_box(read(&doc, &ReadLimits::default()).unwrap())),
+            "ingest" => drop(black_box(ingest(parsed.clone(), 1, true, &rules))),
+            "rrd_updates" => drop(black_box(rrd_updates(&snap, 15, &rules))),
+            _ => {
+                let d = read(&doc, &ReadLimits::default()).unwrap().doc;
+                let s = ingest(d, 1, true, &rules);
+                black_box(rrd_updates(&s, 15, &rules).len());
+            }
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
+    if let Ok(phase) = std::env::var("POLL_PHASE") {
+        counted(&phase);
+        std::process::exit(0);
+    }
     let doc = document(1000, 30);
     let rules = SummaryRules::default();
     let mut g = c.benchmark_group("poll_1000x30");

@@ -72,7 +72,7 @@ pub(super) enum AttrError {
 }
 
 /// Attribute bytes as text: UTF-8 when valid, otherwise ISO-8859-1 (the DTD's declared encoding).
-fn decode(b: &[u8]) -> Cow<'_, str> {
+pub(super) fn decode(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => Cow::Owned(b.iter().map(|&c| char::from(c)).collect()),

@@ -17,6 +17,7 @@
 mod build;
 pub mod dtd;
 pub mod escape;
+mod fast;
 pub mod model;
 pub mod read;
 pub mod write;

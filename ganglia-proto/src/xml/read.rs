@@ -188,6 +188,18 @@ fn resync_point(data: &[u8], tag_at: usize, content: &[u8]) -> Option<usize> {
 pub fn read(bytes: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> {
     let data = prepare(bytes, limits)?;
     let data: &[u8] = &data;
+    if let Some(doc) = super::fast::read(data, limits) {
+        return Ok(ReadOutcome {
+            doc,
+            problems: Vec::new(),
+            complete: true,
+        });
+    }
+    read_tolerant(data, limits)
+}
+
+/// The tolerant reader proper (documents the fast path declined).
+pub(super) fn read_tolerant(data: &[u8], limits: &ReadLimits) -> Result<ReadOutcome, XmlError> {
     let mut b = Builder::new(limits.max_attr_len);
     let mut base = 0usize;
     let mut reader = new_reader(data);
