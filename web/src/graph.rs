@@ -313,23 +313,24 @@ fn build_report(b: &mut Builder<'_>, r: Report) {
 /// The DEF/CDEF/AREA/LINE elements and the series a request reads.
 pub fn elements(
     root: &Path,
-    req: &Request,
+    scope: &Scope,
+    what: &What,
 ) -> Result<(Vec<GraphElement>, Vec<Series>), GraphError> {
     let mut b = Builder {
         root,
-        scope: &req.scope,
+        scope,
         el: Vec::new(),
         series: Vec::new(),
         n: 0,
     };
-    match &req.what {
+    match what {
         What::Report(r) => build_report(&mut b, *r),
         What::Metric(m) => {
             if let Some(v) = b.def(m, "sum", m) {
                 b.area(&v, "#EDD5C6", m, false);
                 b.line(&v, "#AA3300", "");
             }
-            if req.scope.is_summary() {
+            if scope.is_summary() {
                 b.def(m, "num", "hosts");
             }
         }
@@ -339,12 +340,20 @@ pub fn elements(
         .iter()
         .any(|e| matches!(e, GraphElement::Area(_) | GraphElement::Line(_)))
     {
-        return Err(GraphError::NoData(match &req.what {
+        return Err(GraphError::NoData(match what {
             What::Report(r) => r.name().into(),
             What::Metric(m) => m.clone(),
         }));
     }
     Ok((b.el, b.series))
+}
+
+/// The reports of a scope that have the files they need.
+pub fn reports_with_files(root: &Path, scope: &Scope) -> Vec<Report> {
+    Report::ALL
+        .into_iter()
+        .filter(|r| elements(root, scope, &What::Report(*r)).is_ok())
+        .collect()
 }
 
 fn ts(secs: u64) -> SystemTime {
@@ -378,7 +387,7 @@ pub struct Fetched {
 impl Rrd {
     /// Render a graph (blocking; call from the blocking pool).
     pub fn render(&self, root: &Path, req: &Request, fmt: Format) -> Result<Vec<u8>, GraphError> {
-        let (el, _) = elements(root, req)?;
+        let (el, _) = elements(root, &req.scope, &req.what)?;
         let (w, h) = req.size.dims();
         let props = GraphProps {
             time_range: TimeRange {
@@ -413,7 +422,7 @@ impl Rrd {
 
     /// Fetch every series of a request (blocking).
     pub fn fetch(&self, root: &Path, req: &Request) -> Result<Vec<Fetched>, GraphError> {
-        let (_, series) = elements(root, req)?;
+        let (_, series) = elements(root, &req.scope, &req.what)?;
         let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         for s in series {

@@ -3,7 +3,7 @@
 
 use crate::Shared;
 use crate::gmetad::{all_clusters, find_cluster};
-use crate::graph::{Format, GraphError, Report, Request, Size_, What};
+use crate::graph::{self, Format, GraphError, Report, Request, Size_, What};
 use crate::html::{self, Ctx, cluster, grid, host, misc};
 use crate::model;
 use crate::range::Range;
@@ -105,7 +105,23 @@ fn page(m: maud::Markup) -> Response {
 async fn index(State(st): State<Shared>, Query(p): Query<Params>) -> R<Response> {
     let ctx = ctx(&p)?;
     let doc = st.client.summary().await?;
-    Ok(page(grid::render(&doc, &ctx)))
+    let reports = graph::reports_with_files(&st.rrds, &Scope::Meta);
+    let loaded = doc
+        .grids
+        .first()
+        .map(|g| {
+            g.clusters
+                .iter()
+                .map(|c| c.name.as_str())
+                .chain(g.grids.iter().map(|g| g.name.as_str()))
+                .filter(|n| {
+                    rrdpath::file(&st.rrds, &Scope::Cluster((*n).to_owned()), "load_one").is_some()
+                })
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(page(grid::render(&doc, &reports, &loaded, &ctx)))
 }
 
 fn cluster_in<'a>(doc: &'a Document, name: &str) -> R<&'a Cluster> {
@@ -144,7 +160,38 @@ async fn cluster_view(
         Some(m) => return Err(WebError::not_found("metric", m)),
     };
     let sort = model::SortBy::parse(p.sort.as_deref());
-    Ok(page(cluster::render(c, sort, &metric, &metrics, &ctx)))
+    let files = cluster_files(&st, c, &metric, true);
+    Ok(page(cluster::render(
+        c, sort, &metric, &metrics, &files, &ctx,
+    )))
+}
+
+/// Which of a cluster's report graphs (or, with `reports` false, its summary graph of `metric`)
+/// and which hosts' graphs of `metric` have files.
+fn cluster_files(st: &Shared, c: &Cluster, metric: &str, reports: bool) -> cluster::Files {
+    let scope = Scope::Cluster(c.name.clone());
+    cluster::Files {
+        reports: if reports {
+            graph::reports_with_files(&st.rrds, &scope)
+        } else if rrdpath::file(&st.rrds, &scope, metric).is_some() {
+            vec![Report::Load]
+        } else {
+            Vec::new()
+        },
+        hosts: c
+            .hosts
+            .iter()
+            .filter(|h| {
+                rrdpath::file(
+                    &st.rrds,
+                    &Scope::Host(c.name.clone(), h.name.clone()),
+                    metric,
+                )
+                .is_some()
+            })
+            .map(|h| h.name.clone())
+            .collect(),
+    }
 }
 
 /// Metric names with files in a scope that are not among `known` (on-disk names).
@@ -170,12 +217,18 @@ async fn host_view(
         .find(|h| h.name == hname)
         .ok_or_else(|| WebError::not_found("host", &hname))?;
     let known: Vec<&str> = h.metrics.iter().map(|m| m.name.as_str()).collect();
-    let hist = history(
-        &st.rrds,
-        &Scope::Host(c.name.clone(), h.name.clone()),
-        &known,
-    );
-    Ok(page(host::render(c, h, &hist, &ctx)))
+    let scope = Scope::Host(c.name.clone(), h.name.clone());
+    let hist = history(&st.rrds, &scope, &known);
+    let on_disk: BTreeSet<String> = rrdpath::metrics_on_disk(&st.rrds, &scope)
+        .into_iter()
+        .collect();
+    let graphed = known
+        .iter()
+        .filter(|m| rrdpath::component(m).is_some_and(|f| on_disk.contains(&f)))
+        .map(|m| (*m).to_owned())
+        .collect();
+    let reports = graph::reports_with_files(&st.rrds, &scope);
+    Ok(page(host::render(c, h, &reports, &graphed, &hist, &ctx)))
 }
 
 async fn metric_view(
@@ -192,7 +245,8 @@ async fn metric_view(
     if !in_xml && !on_disk {
         return Err(WebError::not_found("metric", &metric));
     }
-    Ok(page(cluster::metric_page(c, &metric, &ctx)))
+    let files = cluster_files(&st, c, &metric, false);
+    Ok(page(cluster::metric_page(c, &metric, &files, &ctx)))
 }
 
 async fn relay_view(State(st): State<Shared>, Query(p): Query<Params>) -> R<Response> {
@@ -303,9 +357,13 @@ async fn graph_request(st: &Shared, p: &Params) -> R<(Request, Option<String>, O
         Scope::Cluster(c) => c.clone(),
         Scope::Host(_, h) => h.clone(),
     };
+    let when = match ctx.range {
+        Range::Named(n, _) => format!("last {n}"),
+        Range::Custom(..) => "custom range".to_owned(),
+    };
     let title = match &what {
-        What::Report(r) => format!("{place} {} last {}", r.name(), ctx.range.name()),
-        What::Metric(m) => format!("{place} {m} last {}", ctx.range.name()),
+        What::Report(r) => format!("{place} {} {when}", r.name()),
+        What::Metric(m) => format!("{place} {m} {when}"),
     };
     let req = Request {
         scope,

@@ -6,9 +6,27 @@ use crate::graph::Report;
 use crate::model::{self, SortBy};
 use ganglia_proto::xml::Cluster;
 use maud::{Markup, html};
+use std::collections::HashSet;
+
+/// What of a cluster has RRD files: its report graphs, and the hosts that have a file for the
+/// metric shown per host.
+#[derive(Debug, Default)]
+pub struct Files {
+    /// Cluster report graphs with files.
+    pub reports: Vec<Report>,
+    /// Hosts with a file for the metric.
+    pub hosts: HashSet<String>,
+}
 
 /// The cluster page. `metric` is the per-host graph metric (validated by the caller).
-pub fn render(c: &Cluster, sort: SortBy, metric: &str, metrics: &[String], ctx: &Ctx) -> Markup {
+pub fn render(
+    c: &Cluster,
+    sort: SortBy,
+    metric: &str,
+    metrics: &[String],
+    files: &Files,
+    ctx: &Ctx,
+) -> Markup {
     let hosts = model::sorted_hosts(c, sort);
     let down = hosts.iter().filter(|h| model::host_down(c, h)).count();
     let base = cluster_url(&c.name);
@@ -22,7 +40,7 @@ pub fn render(c: &Cluster, sort: SortBy, metric: &str, metrics: &[String], ctx: 
                 @if c.owner != "unspecified" && !c.owner.is_empty() { ", owner " (c.owner) }
             }
             div.graphs {
-                @for r in Report::ALL {
+                @for r in &files.reports {
                     (graph(G { c: Some(&c.name), h: None, g: Some(r.name()), m: None }, ctx, "medium", r.name()))
                 }
             }
@@ -73,7 +91,11 @@ pub fn render(c: &Cluster, sort: SortBy, metric: &str, metrics: &[String], ctx: 
                     div class=(if model::host_down(c, h) { "hostgraph down" } else { "hostgraph" }) {
                         a href=(format!("{}?{}", host_url(&c.name, &h.name), ctx.q())) { (h.name) }
                         @if model::host_down(c, h) { " (down)" }
-                        (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(metric) }, ctx, "small", metric))
+                        @if files.hosts.contains(&h.name) {
+                            (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(metric) }, ctx, "small", metric))
+                        } @else {
+                            p.nodata { "no data for " (metric) }
+                        }
                     }
                 }
             }
@@ -90,13 +112,15 @@ pub fn render(c: &Cluster, sort: SortBy, metric: &str, metrics: &[String], ctx: 
 }
 
 /// One metric across all hosts of a cluster, with the cluster's summary graph of it.
-pub fn metric_page(c: &Cluster, metric: &str, ctx: &Ctx) -> Markup {
+pub fn metric_page(c: &Cluster, metric: &str, files: &Files, ctx: &Ctx) -> Markup {
     let hosts = model::sorted_hosts(c, SortBy::Name);
     let base = metric_url(&c.name, metric);
     let body = html! {
         section.summary {
             h2 { "Cluster total" }
-            (graph(G { c: Some(&c.name), h: None, g: None, m: Some(metric) }, ctx, "medium", metric))
+            @if !files.reports.is_empty() {
+                (graph(G { c: Some(&c.name), h: None, g: None, m: Some(metric) }, ctx, "medium", metric))
+            }
         }
         section {
             h2 { "Hosts" }
@@ -108,7 +132,7 @@ pub fn metric_page(c: &Cluster, metric: &str, ctx: &Ctx) -> Markup {
                             td { a href=(format!("{}?{}", host_url(&c.name, &h.name), ctx.q())) { (h.name) }
                                  @if model::host_down(c, h) { " (down)" } }
                             td { @if let Some(m) = model::metric(h, metric) { (m.val) " " (m.units) } }
-                            td { (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(metric) }, ctx, "small", metric)) }
+                            td { @if files.hosts.contains(&h.name) { (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(metric) }, ctx, "small", metric)) } }
                         }
                     }
                 }

@@ -5,13 +5,16 @@ use super::{Ctx, G, cluster_url, graph, page};
 use crate::graph::Report;
 use ganglia_proto::xml::{Document, Summary};
 use maud::{Markup, html};
+use std::collections::HashSet;
 
 fn counts(s: Option<&Summary>) -> (u64, u64) {
     s.map_or((0, 0), |s| (s.hosts_up, s.hosts_down))
 }
 
 /// The overview page from a `/?filter=summary` answer.
-pub fn render(doc: &Document, ctx: &Ctx) -> Markup {
+/// `reports`: the grid's report graphs that have files; `loaded`: clusters (and child grids)
+/// whose load graph has files.
+pub fn render(doc: &Document, reports: &[Report], loaded: &HashSet<String>, ctx: &Ctx) -> Markup {
     let grid = doc.grids.first();
     let name = grid.map_or("unspecified", |g| g.name.as_str());
     let (up, down) = counts(grid.and_then(|g| g.summary.as_ref()));
@@ -23,7 +26,7 @@ pub fn render(doc: &Document, ctx: &Ctx) -> Markup {
                 @if let Some(g) = grid { ", localtime " (g.localtime) }
             }
             div.graphs {
-                @for r in Report::ALL {
+                @for r in reports {
                     (graph(G { c: None, h: None, g: Some(r.name()), m: None }, ctx, "medium", r.name()))
                 }
             }
@@ -39,7 +42,7 @@ pub fn render(doc: &Document, ctx: &Ctx) -> Markup {
                             td { a href=(format!("{}?{}", cluster_url(&c.name), ctx.q())) { (c.name) } }
                             td.up { (u) }
                             td.down { (d) }
-                            td { (graph(G { c: Some(&c.name), h: None, g: Some("load_report"), m: None }, ctx, "small", "load")) }
+                            td { @if loaded.contains(&c.name) { (graph(G { c: Some(&c.name), h: None, g: Some("load_report"), m: None }, ctx, "small", "load")) } }
                         }
                     }
                     @for g in grid.map(|g| g.grids.as_slice()).unwrap_or_default() {
@@ -53,7 +56,7 @@ pub fn render(doc: &Document, ctx: &Ctx) -> Markup {
                             }
                             td.up { (u) }
                             td.down { (d) }
-                            td { (graph(G { c: Some(&g.name), h: None, g: Some("load_report"), m: None }, ctx, "small", "load")) }
+                            td { @if loaded.contains(&g.name) { (graph(G { c: Some(&g.name), h: None, g: Some("load_report"), m: None }, ctx, "small", "load")) } }
                         }
                     }
                 }

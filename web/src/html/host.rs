@@ -7,9 +7,18 @@ use crate::graph::Report;
 use crate::model;
 use ganglia_proto::xml::{Cluster, Host};
 use maud::{Markup, html};
+use std::collections::HashSet;
 
-/// The host page. `history`: metric names with files but no METRIC element.
-pub fn render(c: &Cluster, h: &Host, history: &[String], ctx: &Ctx) -> Markup {
+/// The host page. `history`: metric names with files but no METRIC element;
+/// `reports`: report graphs with files; `graphed`: metrics with files.
+pub fn render(
+    c: &Cluster,
+    h: &Host,
+    reports: &[Report],
+    graphed: &HashSet<String>,
+    history: &[String],
+    ctx: &Ctx,
+) -> Markup {
     let down = model::host_down(c, h);
     let groups = model::grouped(h);
     let base = host_url(&c.name, &h.name);
@@ -27,7 +36,7 @@ pub fn render(c: &Cluster, h: &Host, history: &[String], ctx: &Ctx) -> Markup {
         }
         section.summary {
             div.graphs {
-                @for r in Report::ALL {
+                @for r in reports {
                     (graph(G { c: Some(&c.name), h: Some(&h.name), g: Some(r.name()), m: None }, ctx, "medium", r.name()))
                 }
             }
@@ -53,7 +62,11 @@ pub fn render(c: &Cluster, h: &Host, history: &[String], ctx: &Ctx) -> Markup {
                             div.metric {
                                 h3 { a href=(format!("{}?{}", metric_url(&c.name, &m.name), ctx.q())) { (model::title(m)) } }
                                 p.desc { (m.val) " " (m.units) @if let Some(d) = m.extra("DESC") { " — " (d) } }
-                                (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(&m.name) }, ctx, "small", &m.name))
+                                @if graphed.contains(&m.name) {
+                                    (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(&m.name) }, ctx, "small", &m.name))
+                                } @else {
+                                    p.nodata { "no data yet" }
+                                }
                             }
                         }
                     }
