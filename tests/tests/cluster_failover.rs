@@ -1,7 +1,8 @@
 //! A real cluster in network namespaces (testkit::cluster): four gmond-rs hosts on multicast
 //! 239.2.11.71 (or unicast to two aggregators), gmetad-rs polling two of them as one
-//! data_source. Faults: kill -9 of the polled gmond, gmond restarts, kill -9 of gmetad-rs in the
-//! middle of its RRD writes. The `soak_*` variants (ignored; `make soak`) repeat them longer.
+//! data_source. Faults: kill -9 of the polled gmond, kill -9 of gmetad-rs in the middle of its
+//! RRD writes (gmond restarts: cluster_restart.rs). The `soak_*` variants (ignored; `make
+//! soak`) repeat them longer.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,7 +45,7 @@ fn failover(tag: &'static str, rounds: usize) {
         let victim = round % 2;
         let status0 = c.status().expect("status");
         let failed0 = json_num(&status0, &["polls", "failed", "num"]).unwrap();
-        // Sample last_update of the watched RRDs from 3 steps before to 5 steps after the kill.
+        // Sample last_update of the watched RRDs from 2 steps before to 4 steps after the kill.
         let mut seen: Vec<BTreeMap<u64, Instant>> = vec![BTreeMap::new(); watched.len()];
         let sample = |seen: &mut Vec<BTreeMap<u64, Instant>>| {
             for (k, f) in watched.iter().enumerate() {
@@ -53,7 +54,7 @@ fn failover(tag: &'static str, rounds: usize) {
                 }
             }
         };
-        let until = Instant::now() + Duration::from_secs(3 * step);
+        let until = Instant::now() + Duration::from_secs(2 * step);
         while Instant::now() < until {
             sample(&mut seen);
             std::thread::sleep(Duration::from_millis(200));
@@ -63,7 +64,7 @@ fn failover(tag: &'static str, rounds: usize) {
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let until = Instant::now() + Duration::from_secs(5 * step);
+        let until = Instant::now() + Duration::from_secs(4 * step);
         while Instant::now() < until {
             sample(&mut seen);
             std::thread::sleep(Duration::from_millis(200));
@@ -109,72 +110,6 @@ fn kill9_of_the_polled_gmond_fails_over_within_one_poll() {
 #[ignore = "long variant: make soak"]
 fn soak_kill9_of_the_polled_gmond_repeatedly() {
     failover("sfo", 6);
-}
-
-/// GMOND_STARTED of host `h` as gmond `i` (or gmetad-rs for `None`) reports it, with its metric
-/// count.
-fn host_view(c: &Cluster, at: Option<usize>, h: usize) -> Option<(i64, usize)> {
-    let name = Cluster::host_name(h);
-    let doc = match at {
-        Some(i) => c.gmond_doc(i)?,
-        None => c.gmetad_doc()?,
-    };
-    let cl = match at {
-        Some(_) => doc.clusters.first()?,
-        None => doc.grids.first()?.clusters.first()?,
-    };
-    let host = cl.hosts.iter().find(|x| x.name == name)?;
-    Some((host.gmond_started, host.metrics.len()))
-}
-
-/// Restart the gmonds in `victims`: each comes back with a new GMOND_STARTED and every metric
-/// at every listening gmond and in gmetad-rs, and each restarted listener again knows every
-/// host with every metric (the others resent their metadata).
-fn restart(spec: Spec, victims: &[usize]) {
-    let mut c = cluster(spec);
-    let before: Vec<i64> = victims
-        .iter()
-        .map(|&v| host_view(&c, Some(c.listeners()[0]), v).unwrap().0)
-        .collect();
-    for &v in victims {
-        c.kill9_gmond(v);
-    }
-    // GMOND_STARTED has a 1 s resolution: make the new one differ.
-    std::thread::sleep(Duration::from_millis(1100));
-    for &v in victims {
-        c.start_gmond(v);
-    }
-    let want = testkit::cluster::metric_count();
-    for (k, &v) in victims.iter().enumerate() {
-        for at in c.listeners().into_iter().map(Some).chain([None]) {
-            let got = wait_for(T, || {
-                host_view(&c, at, v).filter(|(s, m)| *s > before[k] && *m >= want)
-            });
-            assert!(
-                got.is_some(),
-                "host {v} restarted but {} shows {:?} (started before: {})",
-                at.map_or("gmetad-rs".into(), |i| format!("gmond {i}")),
-                host_view(&c, at, v),
-                before[k]
-            );
-        }
-    }
-    // Nothing lost anywhere: every listener (restarted ones included) has every host again.
-    c.wait_converged(T);
-    c.wait_gmetad_complete(T);
-}
-
-#[test]
-fn restarted_gmonds_reappear_everywhere_over_multicast() {
-    // Host 0 is polled by gmetad-rs, host 3 is a plain node.
-    restart(Spec::new("rm"), &[0, 3]);
-}
-
-#[test]
-fn restarted_aggregator_and_node_lose_no_metric_in_unicast() {
-    let mut s = Spec::new("ru");
-    s.multicast = false;
-    restart(s, &[0, 2]);
 }
 
 /// kill -9 gmetad-rs `rounds` times while it is writing RRDs (the kill follows the first file
