@@ -2,7 +2,8 @@
 //! polling its own copy of the same source (a gmond-style document of N hosts × M metrics with a
 //! fresh LOCALTIME per poll), small RRAs in temporary directories. Reports CPU seconds per poll
 //! cycle (steady state, after the files exist), the librrd update floor measured in the same
-//! run, gmetad-rs with Debian's rrdcached, 8651 dump time and RSS.
+//! run, gmetad-rs with Debian's rrdcached, 8651 dump time, the interactive port's latency for
+//! one host (`/bench/<host>`, what ganglia-web's host view asks) and RSS.
 //!
 //! `gmetad-bench [--hosts N] [--metrics M] [--step S] [--cycles C]`. Bounded by the cycle count.
 
@@ -115,6 +116,8 @@ struct Outcome {
     helper_cpu_per_cycle: Option<f64>,
     dump_ms: f64,
     dump_bytes: usize,
+    /// Interactive `/bench/<host>` answer time, p50 and p99 in ms.
+    host_query_ms: (f64, f64),
     rss_mb: f64,
     /// `"misses":N` from /status (gmetad-rs only).
     misses: Option<u64>,
@@ -190,6 +193,7 @@ fn run(
         best = best.min(t.elapsed().as_secs_f64() * 1e3);
         bytes = v.len();
     }
+    let host_query_ms = host_query(SocketAddr::from(([127, 0, 0, 1], pi)), hosts);
     let misses = (|| {
         let mut s = TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], pi))).ok()?;
         s.write_all(b"/status\n").ok()?;
@@ -205,6 +209,7 @@ fn run(
     })();
     Outcome {
         misses,
+        host_query_ms,
         name: name.into(),
         cpu_per_cycle,
         helper_cpu_per_cycle,
@@ -212,6 +217,31 @@ fn run(
         dump_bytes: bytes,
         rss_mb: rss_mb(pid),
     }
+}
+
+/// p50 and p99 of 200 interactive `/bench/nodeNNNNN` queries (hosts spread over the cluster),
+/// each a fresh connection as ganglia-web makes them; an empty answer fails the bench.
+fn host_query(addr: SocketAddr, hosts: usize) -> (f64, f64) {
+    let mut times: Vec<f64> = (0..200)
+        .map(|i| {
+            let h = (i * 7919) % hosts.max(1);
+            let t = Instant::now();
+            let mut s = TcpStream::connect(addr).expect("interactive port");
+            s.write_all(format!("/bench/node{h:05}\n").as_bytes())
+                .unwrap();
+            let mut v = Vec::new();
+            s.read_to_end(&mut v).unwrap();
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            let want = format!("NAME=\"node{h:05}\"");
+            assert!(
+                v.windows(want.len()).any(|w| w == want.as_bytes()),
+                "host query for node{h:05} did not return the host"
+            );
+            ms
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], times[times.len() * 99 / 100])
 }
 
 /// librrd's own cost: one rrd_update per file for `files` existing files, in this process.
@@ -312,23 +342,31 @@ fn main() {
         hosts * metrics
     );
     println!(
-        "{:<22} {:>14} {:>16} {:>10} {:>12} {:>8}",
-        "daemon", "CPU-s/cycle", "rrdcached CPU-s", "dump ms", "dump bytes", "RSS MB"
+        "{:<22} {:>14} {:>16} {:>10} {:>12} {:>17} {:>8}",
+        "daemon",
+        "CPU-s/cycle",
+        "rrdcached CPU-s",
+        "dump ms",
+        "dump bytes",
+        "host query p50/99",
+        "RSS MB"
     );
     for o in [&d, &g, &c] {
         let h = o
             .helper_cpu_per_cycle
             .map_or("-".to_string(), |x| format!("{x:.3}"));
+        let q = format!("{:.2}/{:.2} ms", o.host_query_ms.0, o.host_query_ms.1);
         println!(
-            "{:<22} {:>14.3} {:>16} {:>10.1} {:>12} {:>8.1}",
-            o.name, o.cpu_per_cycle, h, o.dump_ms, o.dump_bytes, o.rss_mb
+            "{:<22} {:>14.3} {:>16} {:>10.1} {:>12} {:>17} {:>8.1}",
+            o.name, o.cpu_per_cycle, h, o.dump_ms, o.dump_bytes, q, o.rss_mb
         );
     }
     println!(
-        "\nratios: Debian/gmetad-rs CPU per cycle {:.1}x; gmetad-rs / librrd floor {:.2}; 8651 dump Debian/gmetad-rs {:.1}x",
+        "\nratios: Debian/gmetad-rs CPU per cycle {:.1}x; gmetad-rs / librrd floor {:.2}; 8651 dump Debian/gmetad-rs {:.1}x; host query p50 Debian/gmetad-rs {:.1}x",
         d.cpu_per_cycle / g.cpu_per_cycle.max(1e-9),
         g.cpu_per_cycle / floor.max(1e-9),
-        d.dump_ms / g.dump_ms.max(1e-9)
+        d.dump_ms / g.dump_ms.max(1e-9),
+        d.host_query_ms.0 / g.host_query_ms.0.max(1e-9)
     );
 }
 
