@@ -42,7 +42,14 @@ mkdir -p "$STATE/rrds"
 start gmond-rs -f -c "$STATE/gmond.conf"
 start gmetad-rs -c "$STATE/gmetad.conf"
 start gweb-rs
-start relay-rs
+if [ -x "$BIN/relay-rs" ]; then
+  # relay-rs reports group "relay" through its embedded agent to gmond-rs on 127.0.0.1:8649.
+  [ -s "$STATE/relay.secret" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$STATE/relay.secret")
+  start relay-rs --secret-file "$STATE/relay.secret" --metric-every 5
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/7000) 2>/dev/null && break; sleep 0.1; done
+  # A small bounded load so the relay graphs move: 2 rooms x 3 members at a tenth of the rate.
+  start relay-load --secret-file "$STATE/relay.secret" --rooms 2 --members 3 --rate-scale 0.1 --seconds 86400 --quiet
+fi
 
 sleep 1
 echo
@@ -50,5 +57,6 @@ echo "gmond-rs XML:        telnet 127.0.0.1 8649   (or: nc 127.0.0.1 8649)"
 [ -x "$BIN/gmetad-rs" ] && echo "gmetad-rs XML:       127.0.0.1:8651, interactive 127.0.0.1:8652, RRDs under $STATE/rrds"
 [ -x "$BIN/gweb-rs" ] && echo "web UI:              http://127.0.0.1:8080/"
 [ -x "$BIN/gstat-rs" ] && echo "cluster overview:    $BIN/gstat-rs -a"
+[ -x "$BIN/relay-rs" ] && echo "relay-rs:            control 127.0.0.1:7000, media udp 127.0.0.1:7001, stats: curl 127.0.0.1:7002/stats"
 echo "Ctrl-C stops the stack."
 wait -n "${pids[@]}" || true
