@@ -5,14 +5,14 @@
 #  2. every cargo-fuzz target for FUZZ_SECONDS (600) each, seeded from fuzz/corpus-regress/;
 #     a crash reproducer is copied into fuzz/corpus-regress/<target>/ (commit it: from then on
 #     `cargo test` replays it), and with SOAK_KEEP_CORPUS=1 the minimised corpus is merged there.
-# Knobs: FUZZ_SECONDS, SOAK_SKIP_CLUSTER=1, SOAK_SKIP_FUZZ=1, SOAK_KEEP_CORPUS=1.
+# Knobs: FUZZ_SECONDS, SOAK_SKIP_CLUSTER=1, SOAK_SKIP_FUZZ=1, SOAK_KEEP_CORPUS=1, SOAK_LOGS=dir.
 # Results: a summary table at the end and logs under target/soak/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 SOAK_CLUSTER_TIMEOUT=${SOAK_CLUSTER_TIMEOUT:-1500}
-LOGS=${CARGO_TARGET_DIR:-target}/soak
+LOGS=${SOAK_LOGS:-${CARGO_TARGET_DIR:-target}/soak}
 mkdir -p "$LOGS"
 declare -a ROWS=()
 fail=0

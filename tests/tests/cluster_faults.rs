@@ -338,12 +338,12 @@ fn spoof_flood(tag: &'static str, hosts: u32, rate: u32) {
         spoof_packet(sent, &mut buf);
         let _ = sock.send(&buf);
         sent += 1;
-        if sent % 1000 == 0 {
+        if sent.is_multiple_of(1000) {
             let due = Duration::from_secs_f64(f64::from(sent) / f64::from(rate));
             if let Some(w) = due.checked_sub(t0.elapsed()) {
                 std::thread::sleep(w);
             }
-            if sent % 20_000 == 0 {
+            if sent.is_multiple_of(20_000) {
                 for (k, p) in pids.iter().enumerate() {
                     peak[k] = peak[k].max(proc_rss_kb(*p));
                 }
@@ -493,7 +493,7 @@ fn probe(c: &Cluster, n: u32) -> (u32, u32) {
             let mut p = i.to_be_bytes().to_vec();
             p.resize(48, 0);
             let _ = tx.send(&p);
-            if i % 20 == 0 {
+            if i.is_multiple_of(20) {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
