@@ -69,7 +69,8 @@ impl Control {
         recv: Option<SocketAddr>,
         rtcp: Option<SocketAddr>,
     ) -> Result<Joined, ClientError> {
-        let mut req = json!({"op": "join", "room": room, "token": token, "ssrc": ssrc, "kind": kind});
+        let mut req =
+            json!({"op": "join", "room": room, "token": token, "ssrc": ssrc, "kind": kind});
         if let Some(r) = recv {
             req["recv"] = json!(r.to_string());
         }

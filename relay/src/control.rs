@@ -111,7 +111,9 @@ pub fn handle_line(line: &str, relay: &mut Relay, conn: &mut Conn, ctx: Ctx<'_>)
         Request::Leave { participant } => {
             let ids: Vec<u64> = match participant {
                 Some(id) if conn.participants.contains(&id) => vec![id],
-                Some(id) => return err(format!("participant {id} is not joined on this connection")),
+                Some(id) => {
+                    return err(format!("participant {id} is not joined on this connection"));
+                }
                 None => conn.participants.clone(),
             };
             for id in &ids {
@@ -167,18 +169,38 @@ mod tests {
         let id = v["participant"].as_u64().unwrap();
         let again = handle_line(&line, &mut r, &mut c, ctx(&t));
         assert_eq!(again["error"], "ssrc 5 is already in use");
-        let expired = Ctx { epoch: 300, ..ctx(&t) };
-        let v = handle_line(&line.replace("\"ssrc\":5", "\"ssrc\":6"), &mut r, &mut c, expired);
+        let expired = Ctx {
+            epoch: 300,
+            ..ctx(&t)
+        };
+        let v = handle_line(
+            &line.replace("\"ssrc\":5", "\"ssrc\":6"),
+            &mut r,
+            &mut c,
+            expired,
+        );
         assert_eq!(v["error"], "bad token: token expired at 200");
         let wrong = line.replace("\"room\":\"r1\"", "\"room\":\"r2\"");
-        assert_eq!(handle_line(&wrong, &mut r, &mut c, ctx(&t))["error"], "bad token: token is for another room");
+        assert_eq!(
+            handle_line(&wrong, &mut r, &mut c, ctx(&t))["error"],
+            "bad token: token is for another room"
+        );
         assert_eq!(r.drops().get(DropReason::BadToken), 2);
         for (bad, msg) in [
             ("not json", "bad request"),
             (r#"{"op":"fly"}"#, "bad request"),
-            (r#"{"op":"join","room":"r1","token":"x","ssrc":1,"kind":"smell"}"#, "bad kind"),
-            (r#"{"op":"join","room":"r1","token":"x","ssrc":1,"kind":"audio","recv":"nowhere"}"#, "bad recv address"),
-            (r#"{"op":"leave","participant":999}"#, "not joined on this connection"),
+            (
+                r#"{"op":"join","room":"r1","token":"x","ssrc":1,"kind":"smell"}"#,
+                "bad kind",
+            ),
+            (
+                r#"{"op":"join","room":"r1","token":"x","ssrc":1,"kind":"audio","recv":"nowhere"}"#,
+                "bad recv address",
+            ),
+            (
+                r#"{"op":"leave","participant":999}"#,
+                "not joined on this connection",
+            ),
         ] {
             let v = handle_line(bad, &mut r, &mut c, ctx(&t));
             assert_eq!(v["ok"], false);

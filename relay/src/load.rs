@@ -191,9 +191,23 @@ struct Stream {
     ts: u32,
 }
 
-fn packet(buf: &mut Vec<u8>, m: &Member, s: &mut Stream, marker: bool, size: usize, epoch: Instant) {
+fn packet(
+    buf: &mut Vec<u8>,
+    m: &Member,
+    s: &mut Stream,
+    marker: bool,
+    size: usize,
+    epoch: Instant,
+) {
     buf.clear();
-    write_rtp_header(buf, if m.video { 96 } else { 111 }, marker, s.seq, s.ts, m.ssrc);
+    write_rtp_header(
+        buf,
+        if m.video { 96 } else { 111 },
+        marker,
+        s.seq,
+        s.ts,
+        m.ssrc,
+    );
     s.seq = s.seq.wrapping_add(1);
     let t = epoch.elapsed().as_nanos() as u64;
     buf.extend_from_slice(&t.to_be_bytes());
@@ -263,7 +277,12 @@ fn send(members: &[Member], epoch: Instant, secs: f64, scale: f64, sent: &Atomic
 }
 
 /// Receive until stopped: (latency samples in µs, copies from other rooms).
-fn receive(members: &[Member], epoch: Instant, stop: &AtomicBool, delivered: &AtomicU64) -> (Vec<u32>, u64) {
+fn receive(
+    members: &[Member],
+    epoch: Instant,
+    stop: &AtomicBool,
+    delivered: &AtomicU64,
+) -> (Vec<u32>, u64) {
     let mut fds: Vec<libc::pollfd> = members
         .iter()
         .map(|m| libc::pollfd {

@@ -33,12 +33,19 @@ fn token_subcommand_and_secret_file_checks() {
         .unwrap()
         .as_secs();
     assert_eq!(t.verify(tok.trim(), "lobby", now), Ok(()));
-    assert!(t.verify(tok.trim(), "lobby", now + 61).is_err(), "expires after the ttl");
+    assert!(
+        t.verify(tok.trim(), "lobby", now + 61).is_err(),
+        "expires after the ttl"
+    );
     for (bad, why) in [
         (secret(dir.path(), "", 0o600), "is empty"),
         (secret(dir.path(), "k3y", 0o644), "world-readable"),
     ] {
-        let out = Command::new(RELAY).arg("--secret-file").arg(&bad).output().unwrap();
+        let out = Command::new(RELAY)
+            .arg("--secret-file")
+            .arg(&bad)
+            .output()
+            .unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(why), "{err}");
@@ -66,14 +73,30 @@ fn relay_load_through_relay_rs_reports_one_json_line() {
     })
     .unwrap_or_else(|| panic!("relay-rs did not start: {}", relay.log()));
     let out = Command::new(LOAD)
-        .args(["--control", &control, "--rooms", "2", "--members", "3", "--seconds", "2"])
+        .args([
+            "--control",
+            &control,
+            "--rooms",
+            "2",
+            "--members",
+            "3",
+            "--seconds",
+            "2",
+        ])
         .args(["--rate-scale", "0.5", "--secret-file"])
         .arg(&s)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("relay-load: t="), "progress lines: {stderr}");
+    assert!(
+        stderr.contains("relay-load: t="),
+        "progress lines: {stderr}"
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();

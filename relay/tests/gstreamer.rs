@@ -42,20 +42,31 @@ fn stop(p: &mut Proc) -> bool {
 }
 
 fn forwarded(r: &Relay, ssrc: u32) -> u64 {
-    stream(&r.admin(), ssrc)["packets_out"].as_u64().unwrap_or(0)
+    stream(&r.admin(), ssrc)["packets_out"]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 /// Send `buffers` encoded buffers through the relay from one gst-launch to another; returns
 /// the decoded file's size.
-fn through_relay(kind: &str, sender: &str, receiver_caps: &str, decoder: &str, ssrc: u32) -> (u64, u64) {
+fn through_relay(
+    kind: &str,
+    sender: &str,
+    receiver_caps: &str,
+    decoder: &str,
+    ssrc: u32,
+) -> (u64, u64) {
     require(GST, "gstreamer1.0-tools");
     let dir = tempfile::tempdir().unwrap();
     let r = Relay::start(config(Limits::default()));
     let mut c = r.control();
     let rx_port = free_udp_port();
     let rx: SocketAddr = format!("127.0.0.1:{rx_port}").parse().unwrap();
-    let j = c.join("gst", &token("gst"), ssrc, kind, None, None).unwrap();
-    c.join("gst", &token("gst"), ssrc + 1, kind, Some(rx), None).unwrap();
+    let j = c
+        .join("gst", &token("gst"), ssrc, kind, None, None)
+        .unwrap();
+    c.join("gst", &token("gst"), ssrc + 1, kind, Some(rx), None)
+        .unwrap();
     let out = dir.path().join("decoded.raw");
     let mut receiver = gst(
         "gst-receiver",
@@ -76,18 +87,28 @@ fn through_relay(kind: &str, sender: &str, receiver_caps: &str, decoder: &str, s
             j.media.port()
         ),
     );
-    assert!(wait_exit(&mut tx, Duration::from_secs(30)), "sender: {}", tx.log());
+    assert!(
+        wait_exit(&mut tx, Duration::from_secs(30)),
+        "sender: {}",
+        tx.log()
+    );
     let sent = stream(&r.admin(), ssrc)["packets_in"].as_u64().unwrap();
     assert!(sent > 0, "relay saw the sender's packets: {}", r.admin());
-    wait_for(Duration::from_secs(10), || (forwarded(&r, ssrc) == sent).then_some(()))
-        .expect("every packet forwarded");
+    wait_for(Duration::from_secs(10), || {
+        (forwarded(&r, ssrc) == sent).then_some(())
+    })
+    .expect("every packet forwarded");
     // Let the jitter buffer release the tail, then EOS.
     std::thread::sleep(Duration::from_millis(800));
     assert!(stop(&mut receiver), "receiver: {}", receiver.log());
     let snap = r.admin();
     let st = stream(&snap, ssrc);
     assert_eq!(st["lost"], 0, "{st}");
-    assert_eq!(st["source"], format!("127.0.0.1:{bind}"), "latched onto udpsink's bind-port");
+    assert_eq!(
+        st["source"],
+        format!("127.0.0.1:{bind}"),
+        "latched onto udpsink's bind-port"
+    );
     (sent, std::fs::metadata(&out).map_or(0, |m| m.len()))
 }
 
@@ -103,7 +124,11 @@ fn opus_from_gstreamer_decodes_frame_complete_at_a_gstreamer_receiver() {
     );
     // opusenc flushes its lookahead in one more packet at EOS.
     assert_eq!(sent, 101);
-    assert_eq!(bytes, sent * 960 * 2, "every Opus packet decoded to a whole 20 ms frame");
+    assert_eq!(
+        bytes,
+        sent * 960 * 2,
+        "every Opus packet decoded to a whole 20 ms frame"
+    );
 }
 
 #[test]
@@ -134,7 +159,11 @@ fn vp8_keyframe_start(pkt: &[u8]) -> bool {
         i = 2;
         if ext & 0x80 != 0 {
             // Picture ID: 7 or 15 bits.
-            i += if p.get(i).is_some_and(|b| b & 0x80 != 0) { 2 } else { 1 };
+            i += if p.get(i).is_some_and(|b| b & 0x80 != 0) {
+                2
+            } else {
+                1
+            };
         }
         if ext & 0x40 != 0 {
             i += 1;
@@ -154,11 +183,21 @@ fn a_pli_through_the_relay_makes_the_gstreamer_sender_send_a_keyframe() {
     let mut c = r.control();
     let (rtp_bind, rtcp_bind, rtcp_in) = (free_udp_port(), free_udp_port(), free_udp_port());
     let sender_rtcp: SocketAddr = format!("127.0.0.1:{rtcp_in}").parse().unwrap();
-    let j = c.join("cam", &token("cam"), 777, "video", None, Some(sender_rtcp)).unwrap();
-    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    rx.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-    c.join("cam", &token("cam"), 778, "video", Some(rx.local_addr().unwrap()), None)
+    let j = c
+        .join("cam", &token("cam"), 777, "video", None, Some(sender_rtcp))
         .unwrap();
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    rx.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    c.join(
+        "cam",
+        &token("cam"),
+        778,
+        "video",
+        Some(rx.local_addr().unwrap()),
+        None,
+    )
+    .unwrap();
     let m = j.media.port();
     // Keyframes only at the start and on request; up to 20 s of video.
     let _tx = gst(
@@ -187,7 +226,10 @@ fn a_pli_through_the_relay_makes_the_gstreamer_sender_send_a_keyframe() {
         packets += 1;
         if vp8_keyframe_start(&buf[..n]) {
             keyframes += 1;
-            assert!(keyframes == 1 || pli_sent_at.is_some(), "a keyframe nobody asked for");
+            assert!(
+                keyframes == 1 || pli_sent_at.is_some(),
+                "a keyframe nobody asked for"
+            );
         }
         // After 100 delta packets, ask for a keyframe as the receiver (compound RR + PLI).
         if keyframes == 1 && packets >= 100 && pli_sent_at.is_none() {
@@ -197,8 +239,14 @@ fn a_pli_through_the_relay_makes_the_gstreamer_sender_send_a_keyframe() {
             pli_sent_at = Some(Instant::now());
         }
     }
-    assert_eq!(keyframes, 2, "initial keyframe and one after the PLI ({packets} packets)");
+    assert_eq!(
+        keyframes, 2,
+        "initial keyframe and one after the PLI ({packets} packets)"
+    );
     let snap = r.admin();
     assert_eq!(stream(&snap, 777)["pli"], 1);
-    assert_eq!(stream(&snap, 777)["source"], format!("127.0.0.1:{rtp_bind}"));
+    assert_eq!(
+        stream(&snap, 777)["source"],
+        format!("127.0.0.1:{rtp_bind}")
+    );
 }

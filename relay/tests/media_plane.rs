@@ -23,7 +23,14 @@ fn media_reaches_every_other_member_of_the_room_and_nobody_else() {
         for s in ssrcs {
             let sock = media_socket();
             let j = ctl
-                .join(room, &token(room), *s, "audio", Some(sock.local_addr().unwrap()), None)
+                .join(
+                    room,
+                    &token(room),
+                    *s,
+                    "audio",
+                    Some(sock.local_addr().unwrap()),
+                    None,
+                )
                 .unwrap();
             media = Some(j.media);
             socks.insert(*s, sock);
@@ -42,8 +49,11 @@ fn media_reaches_every_other_member_of_the_room_and_nobody_else() {
             got.extend(drain(&socks[me], Duration::from_millis(200)));
             let mut by: HashMap<u32, usize> = HashMap::new();
             got.iter().for_each(|s| *by.entry(*s).or_default() += 1);
-            let expect: HashMap<u32, usize> =
-                ssrcs.iter().filter(|s| *s != me).map(|s| (*s, 50)).collect();
+            let expect: HashMap<u32, usize> = ssrcs
+                .iter()
+                .filter(|s| *s != me)
+                .map(|s| (*s, 50))
+                .collect();
             assert_eq!(by, expect, "member {me} of room {room}");
         }
     }
@@ -53,7 +63,10 @@ fn media_reaches_every_other_member_of_the_room_and_nobody_else() {
     assert_eq!(snap["totals"]["rx_packets"], 250);
     assert_eq!(snap["totals"]["tx_packets"], 50 * (3 * 2 + 2));
     let s11 = stream(&snap, 11);
-    assert_eq!((s11["packets_in"].as_u64(), s11["packets_out"].as_u64()), (Some(50), Some(100)));
+    assert_eq!(
+        (s11["packets_in"].as_u64(), s11["packets_out"].as_u64()),
+        (Some(50), Some(100))
+    );
     assert_eq!(s11["lost"], 0);
     assert_eq!(s11["kind"], "audio");
 }
@@ -65,9 +78,18 @@ fn latching_rtcp_and_leaving_by_closing_the_connection() {
     let mut c1 = r.control();
     let mut c2 = r.control();
     // The publisher omits recv: the relay latches onto its first packet's source.
-    let j = c1.join("room", &token("room"), 1, "video", None, None).unwrap();
-    c2.join("room", &token("room"), 2, "video", Some(rx_sock.local_addr().unwrap()), None)
+    let j = c1
+        .join("room", &token("room"), 1, "video", None, None)
         .unwrap();
+    c2.join(
+        "room",
+        &token("room"),
+        2,
+        "video",
+        Some(rx_sock.local_addr().unwrap()),
+        None,
+    )
+    .unwrap();
     // Before the publisher sent anything the receiver's RTCP reaches nobody.
     rtcp_sock.send_to(&empty_rr(2), j.media).unwrap();
     for seq in 0..10 {
@@ -88,7 +110,10 @@ fn latching_rtcp_and_leaving_by_closing_the_connection() {
     assert_eq!(&buf[..n], &pli_rr[..]);
     let snap = r.admin();
     assert_eq!(stream(&snap, 1)["pli"], 1);
-    assert_eq!(stream(&snap, 1)["source"], pub_sock.local_addr().unwrap().to_string());
+    assert_eq!(
+        stream(&snap, 1)["source"],
+        pub_sock.local_addr().unwrap().to_string()
+    );
     // Closing the publisher's control connection = leave: its media is no longer forwarded.
     drop(c1);
     wait_for(|| (r.admin()["totals"]["participants"] == 1).then_some(()));
@@ -115,8 +140,15 @@ fn inactive_participants_are_reaped() {
     let mut c = r.control();
     let a = media_socket();
     let j = c.join("r", &token("r"), 5, "audio", None, None).unwrap();
-    c.join("r", &token("r"), 6, "audio", Some(a.local_addr().unwrap()), None)
-        .unwrap();
+    c.join(
+        "r",
+        &token("r"),
+        6,
+        "audio",
+        Some(a.local_addr().unwrap()),
+        None,
+    )
+    .unwrap();
     a.send_to(&rtp(5, 0, 100), j.media).unwrap();
     wait_for(|| (r.admin()["totals"]["participants"] == 0).then_some(()));
     let v = c.request(r#"{"op":"ping"}"#).unwrap();
@@ -141,21 +173,65 @@ fn hostile_input_is_dropped_and_counted_and_other_rooms_are_unaffected() {
     let mut c = r.control();
     // Bad tokens: wrong room, expired, garbage, another secret.
     let expired = tokens().sign("a", epoch() - 1, 1);
-    let other = relay::core::token::Tokens::new(b"other").unwrap().sign("a", epoch() + 60, 1);
+    let other = relay::core::token::Tokens::new(b"other")
+        .unwrap()
+        .sign("a", epoch() + 60, 1);
     for (tok, why) in [
         (token("b"), "another room"),
         (expired, "expired"),
         ("garbage".to_owned(), "malformed"),
         (other, "bad signature"),
     ] {
-        let e = c.join("a", &tok, 99, "audio", None, None).unwrap_err().to_string();
+        let e = c
+            .join("a", &tok, 99, "audio", None, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(why), "{e}");
     }
-    let (a1, a2, b1, b2, evil) = (media_socket(), media_socket(), media_socket(), media_socket(), media_socket());
-    let j = c.join("a", &token("a"), 1, "video", Some(a1.local_addr().unwrap()), None).unwrap();
-    c.join("a", &token("a"), 2, "video", Some(a2.local_addr().unwrap()), None).unwrap();
-    c.join("b", &token("b"), 3, "audio", Some(b1.local_addr().unwrap()), None).unwrap();
-    c.join("b", &token("b"), 4, "audio", Some(b2.local_addr().unwrap()), None).unwrap();
+    let (a1, a2, b1, b2, evil) = (
+        media_socket(),
+        media_socket(),
+        media_socket(),
+        media_socket(),
+        media_socket(),
+    );
+    let j = c
+        .join(
+            "a",
+            &token("a"),
+            1,
+            "video",
+            Some(a1.local_addr().unwrap()),
+            None,
+        )
+        .unwrap();
+    c.join(
+        "a",
+        &token("a"),
+        2,
+        "video",
+        Some(a2.local_addr().unwrap()),
+        None,
+    )
+    .unwrap();
+    c.join(
+        "b",
+        &token("b"),
+        3,
+        "audio",
+        Some(b1.local_addr().unwrap()),
+        None,
+    )
+    .unwrap();
+    c.join(
+        "b",
+        &token("b"),
+        4,
+        "audio",
+        Some(b2.local_addr().unwrap()),
+        None,
+    )
+    .unwrap();
     let m = j.media;
     a1.send_to(&rtp(1, 0, 100), m).unwrap(); // latch a1
     b1.send_to(&rtp(3, 0, 160), m).unwrap();
@@ -190,14 +266,24 @@ fn hostile_input_is_dropped_and_counted_and_other_rooms_are_unaffected() {
     got_b.extend(drain(&b2, Duration::from_millis(300)));
     assert_eq!(got_b.len(), b_sent as usize);
     assert!(got_b.iter().all(|s| *s == 3));
-    assert!(drain(&b1, Duration::from_millis(100)).is_empty(), "nothing echoed or leaked");
+    assert!(
+        drain(&b1, Duration::from_millis(100)).is_empty(),
+        "nothing echoed or leaked"
+    );
     assert!(drain(&evil, Duration::from_millis(100)).is_empty());
     // a2 got only a1's media, capped near burst + rate × time.
     let got_a = drain(&a2, Duration::from_millis(500));
     assert!(got_a.iter().all(|s| *s == 1));
     let snap = r.admin();
     let d = &snap["drops"];
-    for k in ["malformed", "no_session", "forged", "oversized", "over_cap", "bad_token"] {
+    for k in [
+        "malformed",
+        "no_session",
+        "forged",
+        "oversized",
+        "over_cap",
+        "bad_token",
+    ] {
         assert!(d[k].as_u64().unwrap() > 0, "{k} counted: {d}");
     }
     assert_eq!(d["bad_token"], 4);
@@ -205,7 +291,11 @@ fn hostile_input_is_dropped_and_counted_and_other_rooms_are_unaffected() {
     let s1 = stream(&snap, 1);
     assert!(s1["over_cap"].as_u64().unwrap() > 1000, "{s1}");
     assert_eq!(s1["packets_out"].as_u64().unwrap(), got_a.len() as u64);
-    assert!(got_a.len() < 1500, "flood capped: {} of 3000 passed", got_a.len());
+    assert!(
+        got_a.len() < 1500,
+        "flood capped: {} of 3000 passed",
+        got_a.len()
+    );
     assert_eq!(stream(&snap, 3)["lost"], 0);
     // Still serving.
     assert_eq!(c.request(r#"{"op":"ping"}"#).unwrap()["ok"], true);

@@ -41,8 +41,25 @@ fn relay_metrics_reach_the_aggregator_and_gmetad_rrds() {
     let relay = Relay::start(cfg);
     let mut c = relay.control();
     let (s1, s2) = (media_socket(), media_socket());
-    let j = c.join("m", &token("m"), 1, "audio", Some(s1.local_addr().unwrap()), None).unwrap();
-    c.join("m", &token("m"), 2, "audio", Some(s2.local_addr().unwrap()), None).unwrap();
+    let j = c
+        .join(
+            "m",
+            &token("m"),
+            1,
+            "audio",
+            Some(s1.local_addr().unwrap()),
+            None,
+        )
+        .unwrap();
+    c.join(
+        "m",
+        &token("m"),
+        2,
+        "audio",
+        Some(s2.local_addr().unwrap()),
+        None,
+    )
+    .unwrap();
     // 50 packets/s for up to 20 s (stops as soon as the metrics are seen).
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sender = {
@@ -73,7 +90,15 @@ fn relay_metrics_reach_the_aggregator_and_gmetad_rrds() {
     assert_eq!(get("relay_participants").2, 2.0);
     assert_eq!(get("relay_rooms").2, 1.0);
     assert_eq!(get("relay_participants").0, host, "all under one host");
-    for n in ["relay_tx_pkts", "relay_rx_bits", "relay_loss_pct", "relay_jitter_ms", "relay_fwd_latency_us", "relay_udp_drops", "relay_drops"] {
+    for n in [
+        "relay_tx_pkts",
+        "relay_rx_bits",
+        "relay_loss_pct",
+        "relay_jitter_ms",
+        "relay_fwd_latency_us",
+        "relay_udp_drops",
+        "relay_drops",
+    ] {
         get(n);
     }
     // Refused joins, kept up until the rate shows.
@@ -84,7 +109,10 @@ fn relay_metrics_reach_the_aggregator_and_gmetad_rrds() {
         let d = doc()?;
         relay_metric(&d, "relay_auth_failures").filter(|m| m.2 > 0.0)
     });
-    assert!(auth.is_some(), "the refused join shows as an auth failure rate");
+    assert!(
+        auth.is_some(),
+        "the refused join shows as an auth failure rate"
+    );
 
     // On through gmetad-rs into RRDs.
     let dir = tempfile::tempdir().unwrap();
@@ -100,16 +128,35 @@ fn relay_metrics_reach_the_aggregator_and_gmetad_rrds() {
     g.rras = vec!["RRA:AVERAGE:0.5:1:120".into()];
     let gm = gmetad::daemon::Gmetad::start(g).unwrap();
     let cluster = &d.clusters[0].name;
-    let rrd = dir.path().join(cluster).join(&host).join("relay_rx_pkts.rrd");
+    let rrd = dir
+        .path()
+        .join(cluster)
+        .join(&host)
+        .join("relay_rx_pkts.rrd");
     let last = wait_for(Duration::from_secs(30), || {
-        let out = Command::new("/usr/bin/rrdtool").arg("lastupdate").arg(&rrd).output().ok()?;
+        let out = Command::new("/usr/bin/rrdtool")
+            .arg("lastupdate")
+            .arg(&rrd)
+            .output()
+            .ok()?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let v: f64 = text.lines().last()?.split_once(':')?.1.trim().parse().ok()?;
+        let v: f64 = text
+            .lines()
+            .last()?
+            .split_once(':')?
+            .1
+            .trim()
+            .parse()
+            .ok()?;
         (v > 10.0).then_some(v)
     });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sender.join().unwrap();
-    assert!(last.is_some(), "rrdtool lastupdate of {} shows the packet rate", rrd.display());
+    assert!(
+        last.is_some(),
+        "rrdtool lastupdate of {} shows the packet rate",
+        rrd.display()
+    );
     rt.block_on(gm.shutdown());
     drop(relay);
     rt.block_on(agg.shutdown());

@@ -17,7 +17,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
-#[command(name = "relay-bench", about = "relay-rs forwarding benchmark against a minimal recvmmsg/sendmmsg loop")]
+#[command(
+    name = "relay-bench",
+    about = "relay-rs forwarding benchmark against a minimal recvmmsg/sendmmsg loop"
+)]
 struct Args {
     /// Seconds per measurement phase (4 phases).
     #[arg(long, default_value_t = 4.0)]
@@ -95,7 +98,15 @@ fn ceiling(listen: SocketAddr, dests: &[SocketAddr]) -> Result<()> {
             msgs[i].msg_hdr.msg_iovlen = 1;
         }
         // SAFETY: headers point at live buffers.
-        let n = unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), BATCH as u32, libc::MSG_WAITFORONE, std::ptr::null_mut()) };
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                msgs.as_mut_ptr(),
+                BATCH as u32,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
         if n <= 0 {
             continue;
         }
@@ -150,11 +161,25 @@ struct Phase {
 
 /// Offer `rate` packets/s (0: as fast as possible) from `src` to `dst` for `secs`, count what
 /// the sinks receive; `cpu_pid` is the forwarder whose CPU time is charged.
-fn phase(src: &UdpSocket, dst: SocketAddr, sinks: &Sinks, size: usize, ssrc: u32, rate: f64, secs: f64, cpu_pid: u32, epoch: Instant) -> Phase {
+fn phase(
+    src: &UdpSocket,
+    dst: SocketAddr,
+    sinks: &Sinks,
+    size: usize,
+    ssrc: u32,
+    rate: f64,
+    secs: f64,
+    cpu_pid: u32,
+    epoch: Instant,
+) -> Phase {
     let stop = Arc::new(AtomicBool::new(false));
     let received = Arc::new(AtomicU64::new(0));
     let rx = {
-        let socks: Vec<UdpSocket> = sinks.socks.iter().map(|s| s.try_clone().expect("clone")).collect();
+        let socks: Vec<UdpSocket> = sinks
+            .socks
+            .iter()
+            .map(|s| s.try_clone().expect("clone"))
+            .collect();
         let (stop, received) = (stop.clone(), received.clone());
         std::thread::spawn(move || receive(&socks, &stop, &received, epoch))
     };
@@ -168,11 +193,20 @@ fn phase(src: &UdpSocket, dst: SocketAddr, sinks: &Sinks, size: usize, ssrc: u32
     stop.store(true, Ordering::Relaxed);
     let mut lat = rx.join().unwrap_or_default();
     lat.sort_unstable();
-    let pct = |q: f64| lat.get(((lat.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(0) as f64 / 1000.0;
+    let pct = |q: f64| {
+        lat.get(((lat.len().max(1) - 1) as f64 * q) as usize)
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
     let cpu_s = (cpu1 - cpu0) as f64 / clk_tck();
     Phase {
         fwd_pps: got_at_end as f64 / elapsed,
-        cpu_ns_per_fwd: if got_at_end > 0 { cpu_s * 1e9 / got_at_end as f64 } else { 0.0 },
+        cpu_ns_per_fwd: if got_at_end > 0 {
+            cpu_s * 1e9 / got_at_end as f64
+        } else {
+            0.0
+        },
         p50_us: pct(0.5),
         p99_us: pct(0.99),
         sent,
@@ -180,7 +214,15 @@ fn phase(src: &UdpSocket, dst: SocketAddr, sinks: &Sinks, size: usize, ssrc: u32
     }
 }
 
-fn generate(src: &UdpSocket, dst: SocketAddr, size: usize, ssrc: u32, rate: f64, secs: f64, epoch: Instant) -> u64 {
+fn generate(
+    src: &UdpSocket,
+    dst: SocketAddr,
+    size: usize,
+    ssrc: u32,
+    rate: f64,
+    secs: f64,
+    epoch: Instant,
+) -> u64 {
     let (name, nlen) = sockaddr(&dst);
     let mut bufs = vec![vec![0u8; size]; BATCH];
     // SAFETY: all-zero is valid for these C structs.
@@ -225,10 +267,19 @@ fn generate(src: &UdpSocket, dst: SocketAddr, size: usize, ssrc: u32, rate: f64,
     sent
 }
 
-fn receive(socks: &[UdpSocket], stop: &AtomicBool, received: &AtomicU64, epoch: Instant) -> Vec<u64> {
+fn receive(
+    socks: &[UdpSocket],
+    stop: &AtomicBool,
+    received: &AtomicU64,
+    epoch: Instant,
+) -> Vec<u64> {
     let mut fds: Vec<libc::pollfd> = socks
         .iter()
-        .map(|s| libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 })
+        .map(|s| libc::pollfd {
+            fd: s.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
         .collect();
     let mut bufs = vec![[0u8; 256]; BATCH];
     // SAFETY: all-zero is valid for these C structs.
@@ -254,7 +305,15 @@ fn receive(socks: &[UdpSocket], stop: &AtomicBool, received: &AtomicU64, epoch: 
                     msgs[i].msg_hdr.msg_iovlen = 1;
                 }
                 // SAFETY: headers point at live buffers.
-                let n = unsafe { libc::recvmmsg(f.fd, msgs.as_mut_ptr(), BATCH as u32, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
+                let n = unsafe {
+                    libc::recvmmsg(
+                        f.fd,
+                        msgs.as_mut_ptr(),
+                        BATCH as u32,
+                        libc::MSG_DONTWAIT,
+                        std::ptr::null_mut(),
+                    )
+                };
                 if n <= 0 {
                     break;
                 }
@@ -286,13 +345,18 @@ fn sibling(name: &str) -> Result<std::path::PathBuf> {
     let exe = std::env::current_exe()?;
     let p = exe.with_file_name(name);
     if !p.exists() {
-        bail!("{} not found next to relay-bench (cargo build --release -p relay --bins)", p.display());
+        bail!(
+            "{} not found next to relay-bench (cargo build --release -p relay --bins)",
+            p.display()
+        );
     }
     Ok(p)
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn main() -> Result<()> {
@@ -313,7 +377,11 @@ fn main() -> Result<()> {
             })
             .collect::<std::io::Result<_>>()?,
     };
-    let dests: Vec<SocketAddr> = sinks.socks.iter().map(|s| s.local_addr()).collect::<std::io::Result<_>>()?;
+    let dests: Vec<SocketAddr> = sinks
+        .socks
+        .iter()
+        .map(|s| s.local_addr())
+        .collect::<std::io::Result<_>>()?;
     let src = UdpSocket::bind("127.0.0.1:0")?;
     big_buffers(&src);
 
@@ -322,7 +390,13 @@ fn main() -> Result<()> {
         .arg("--ceiling")
         .arg("127.0.0.1:0")
         .arg("--dests")
-        .arg(dests.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","))
+        .arg(
+            dests
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .stdout(Stdio::piped())
         .spawn()
         .context("ceiling forwarder")?;
@@ -331,7 +405,10 @@ fn main() -> Result<()> {
     let ceiling_pid = child.id();
     let ceiling_proc = Killed(child);
     let ceiling_addr: SocketAddr = format!("127.0.0.1:{}", line.trim()).parse()?;
-    eprintln!("relay-bench: ceiling forwarder (pid {ceiling_pid}) on {ceiling_addr}, fan-out 1:{}, {} B", a.fanout, a.size);
+    eprintln!(
+        "relay-bench: ceiling forwarder (pid {ceiling_pid}) on {ceiling_addr}, fan-out 1:{}, {} B",
+        a.fanout, a.size
+    );
 
     // (b) relay-rs with its embedded agent (sending to an unused loopback port).
     let dir = std::env::temp_dir().join(format!("relay-bench-{}", std::process::id()));
@@ -339,11 +416,22 @@ fn main() -> Result<()> {
     let secret = dir.join("secret");
     {
         use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&secret)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&secret)?;
         writeln!(f, "bench-{}", relay::core::token::random_nonce())?;
     }
     let conf = dir.join("gmond.conf");
-    std::fs::write(&conf, format!("globals {{ daemonize = no }}\ncluster {{ name = \"bench\" }}\nudp_send_channel {{ host = 127.0.0.1 port = {} }}\n", free_port()?))?;
+    std::fs::write(
+        &conf,
+        format!(
+            "globals {{ daemonize = no }}\ncluster {{ name = \"bench\" }}\nudp_send_channel {{ host = 127.0.0.1 port = {} }}\n",
+            free_port()?
+        ),
+    )?;
     let control: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let relay_child = Command::new(sibling("relay-rs")?)
         .arg("--control")
@@ -384,11 +472,29 @@ fn main() -> Result<()> {
     };
     let (mut c_full, mut r_full) = (None, None);
     for round in 1..=a.rounds.max(1) {
-        let c = phase(&src, ceiling_addr, &sinks, a.size, 1, 0.0, a.seconds, ceiling_pid, epoch);
-        eprintln!("relay-bench: round {round}: ceiling {:.0} forwarded/s, {:.0} ns CPU per forwarded packet", c.fwd_pps, c.cpu_ns_per_fwd);
+        let c = phase(
+            &src,
+            ceiling_addr,
+            &sinks,
+            a.size,
+            1,
+            0.0,
+            a.seconds,
+            ceiling_pid,
+            epoch,
+        );
+        eprintln!(
+            "relay-bench: round {round}: ceiling {:.0} forwarded/s, {:.0} ns CPU per forwarded packet",
+            c.fwd_pps, c.cpu_ns_per_fwd
+        );
         c_full = best(c_full, c, |p| p.fwd_pps);
-        let r = phase(&src, j.media, &sinks, a.size, 1, 0.0, a.seconds, relay_pid, epoch);
-        eprintln!("relay-bench: round {round}: relay-rs {:.0} forwarded/s, {:.0} ns CPU per forwarded packet", r.fwd_pps, r.cpu_ns_per_fwd);
+        let r = phase(
+            &src, j.media, &sinks, a.size, 1, 0.0, a.seconds, relay_pid, epoch,
+        );
+        eprintln!(
+            "relay-bench: round {round}: relay-rs {:.0} forwarded/s, {:.0} ns CPU per forwarded packet",
+            r.fwd_pps, r.cpu_ns_per_fwd
+        );
         r_full = best(r_full, r, |p| p.fwd_pps);
     }
     let (c_full, r_full) = (c_full.context("a round")?, r_full.context("a round")?);
@@ -396,16 +502,35 @@ fn main() -> Result<()> {
     let half_in = r_full.fwd_pps / a.fanout as f64 / 2.0;
     let (mut r_half, mut c_half) = (None, None);
     for _ in 0..a.rounds.max(1) {
-        let r = phase(&src, j.media, &sinks, a.size, 1, half_in, a.seconds, relay_pid, epoch);
+        let r = phase(
+            &src, j.media, &sinks, a.size, 1, half_in, a.seconds, relay_pid, epoch,
+        );
         r_half = best(r_half, r, |p| -p.p99_us);
-        let c = phase(&src, ceiling_addr, &sinks, a.size, 1, half_in, a.seconds, ceiling_pid, epoch);
+        let c = phase(
+            &src,
+            ceiling_addr,
+            &sinks,
+            a.size,
+            1,
+            half_in,
+            a.seconds,
+            ceiling_pid,
+            epoch,
+        );
         c_half = best(c_half, c, |p| -p.p99_us);
     }
     let (r_half, c_half) = (r_half.context("a round")?, c_half.context("a round")?);
-    let loss = |p: &Phase| 100.0 * (1.0 - p.received as f64 / (p.sent as f64 * a.fanout as f64)).max(0.0);
+    let loss =
+        |p: &Phase| 100.0 * (1.0 - p.received as f64 / (p.sent as f64 * a.fanout as f64)).max(0.0);
     eprintln!(
         "relay-bench: at {:.0} in/s ({:.0} forwarded/s): relay-rs p50 {:.0} us p99 {:.0} us (loss {:.3}%), ceiling p50 {:.0} us p99 {:.0} us",
-        half_in, half_in * a.fanout as f64, r_half.p50_us, r_half.p99_us, loss(&r_half), c_half.p50_us, c_half.p99_us
+        half_in,
+        half_in * a.fanout as f64,
+        r_half.p50_us,
+        r_half.p99_us,
+        loss(&r_half),
+        c_half.p50_us,
+        c_half.p99_us
     );
     drop(ctl);
     drop(relay_proc);

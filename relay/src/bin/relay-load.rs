@@ -46,7 +46,10 @@ fn main() -> Result<()> {
         a.seconds > 0.0 && a.seconds <= 86_400.0,
         "--seconds must be in (0, 86400]"
     );
-    anyhow::ensure!(a.rate_scale > 0.0 && a.rate_scale <= 100.0, "--rate-scale must be in (0, 100]");
+    anyhow::ensure!(
+        a.rate_scale > 0.0 && a.rate_scale <= 100.0,
+        "--rate-scale must be in (0, 100]"
+    );
     let tokens = Tokens::from_file(&a.secret_file)?;
     let cfg = LoadConfig {
         control: a.control,

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Parser, Debug)]
-#[command(name = "relay-rs", version, about = "PalTalk-style media relay monitored through an embedded gmond agent")]
+#[command(
+    name = "relay-rs",
+    version,
+    about = "PalTalk-style media relay monitored through an embedded gmond agent"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
@@ -99,8 +103,7 @@ fn agent_config(a: &RunArgs) -> Result<Option<AgentConfig>> {
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

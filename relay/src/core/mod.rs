@@ -296,7 +296,10 @@ impl Relay {
             return false;
         };
         self.by_ssrc.remove(&p.ssrc);
-        for a in [p.src, p.rtcp_src, p.recv, p.rtcp_dest].into_iter().flatten() {
+        for a in [p.src, p.rtcp_src, p.recv, p.rtcp_dest]
+            .into_iter()
+            .flatten()
+        {
             if self.by_src.get(&a) == Some(&id) {
                 self.by_src.remove(&a);
             }
@@ -492,7 +495,8 @@ impl Relay {
                 return self.drop(DropReason::Forged);
             }
             if fb.pli + fb.fir > 0 {
-                if t.last_pli.is_some_and(|l| now.saturating_sub(l) < self.limits.pli_interval_ns)
+                if t.last_pli
+                    .is_some_and(|l| now.saturating_sub(l) < self.limits.pli_interval_ns)
                 {
                     return self.drop(DropReason::Throttled);
                 }
@@ -507,7 +511,9 @@ impl Relay {
             }
             return Verdict::Forward;
         }
-        let room = self.rooms[room_idx].as_ref().expect("room of a participant");
+        let room = self.rooms[room_idx]
+            .as_ref()
+            .expect("room of a participant");
         out.extend(
             room.members
                 .iter()

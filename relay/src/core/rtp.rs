@@ -223,7 +223,10 @@ mod tests {
         p.extend_from_slice(&[1, 2, 3]);
         let h = parse_rtp(&p).unwrap();
         assert_eq!((h.pt, h.marker, h.seq, h.timestamp), (111, true, 7, 960));
-        assert_eq!((h.ssrc, h.payload_offset, h.payload_len), (0xdead_beef, 12, 3));
+        assert_eq!(
+            (h.ssrc, h.payload_offset, h.payload_len),
+            (0xdead_beef, 12, 3)
+        );
         assert_eq!(parse(&p), Ok(Packet::Rtp(h)));
         assert_eq!(parse_rtp(&p[..11]), Err(ParseError::TooShort(11)));
         let mut v1 = p.clone();
@@ -256,7 +259,17 @@ mod tests {
         fir.extend_from_slice(&9u32.to_be_bytes());
         fir.extend_from_slice(&[1, 0, 0, 0]);
         let i = parse(&fir).unwrap();
-        assert!(matches!(i, Packet::Rtcp(RtcpInfo { feedback: Feedback { fir: 1, media_ssrc: Some(9), .. }, .. })));
+        assert!(matches!(
+            i,
+            Packet::Rtcp(RtcpInfo {
+                feedback: Feedback {
+                    fir: 1,
+                    media_ssrc: Some(9),
+                    ..
+                },
+                ..
+            })
+        ));
         let mut bad = c.clone();
         bad[3] = 9; // length past the end
         assert_eq!(parse_rtcp(&bad), Err(ParseError::BadLength(bad.len())));

@@ -122,7 +122,11 @@ fn rtcp_reports_go_to_the_room_feedback_to_the_publisher_throttled() {
     let (v, _) = send(&mut r, &pli(2, 1), "127.0.0.1:6102", 600_000_000);
     assert_eq!(v, Verdict::Forward, "after the throttle interval");
     let s = r.snapshot();
-    let st = s.rooms[0].streams.iter().find(|s| s.participant == pubr).unwrap();
+    let st = s.rooms[0]
+        .streams
+        .iter()
+        .find(|s| s.participant == pubr)
+        .unwrap();
     assert_eq!(st.pli, 2);
 }
 
@@ -190,10 +194,20 @@ fn leave_and_reap_free_everything() {
     send(&mut r, &rtp(1, 1, 100), "127.0.0.1:6001", 5);
     assert!(r.touch(p2, 8));
     assert_eq!(r.reap(16), vec![p1]);
-    assert_eq!(send(&mut r, &rtp(1, 2, 100), "127.0.0.1:6001", 17).0, Verdict::Drop(DropReason::NoSession));
+    assert_eq!(
+        send(&mut r, &rtp(1, 2, 100), "127.0.0.1:6001", 17).0,
+        Verdict::Drop(DropReason::NoSession)
+    );
     assert!(r.leave(p2));
     assert!(!r.leave(p2));
-    assert_eq!((r.totals().rooms, r.totals().participants, r.totals().publishers), (0, 0, 0));
+    assert_eq!(
+        (
+            r.totals().rooms,
+            r.totals().participants,
+            r.totals().publishers
+        ),
+        (0, 0, 0)
+    );
     // The SSRC and room are free again.
     join(&mut r, "a", 1, None);
     assert_eq!(r.snapshot().rooms.len(), 1);
@@ -207,7 +221,12 @@ fn tick_reports_loss_jitter_bitrate() {
     r.tick(0);
     for seq in (1..=100u16).filter(|s| s % 10 != 0) {
         // 20 ms apart, perfectly paced: no jitter.
-        send(&mut r, &rtp(1, seq, 200), "127.0.0.1:6001", u64::from(seq) * 20_000_000);
+        send(
+            &mut r,
+            &rtp(1, seq, 200),
+            "127.0.0.1:6001",
+            u64::from(seq) * 20_000_000,
+        );
     }
     let iv = r.tick(1_000_000_000);
     assert_eq!(iv.active_streams, 1);
@@ -244,7 +263,13 @@ fn declared_addresses_are_symmetric() {
     let (v, out) = send(&mut r, &fb, "127.0.0.1:5102", 2);
     assert_eq!((v, out), (Verdict::Forward, vec![a("127.0.0.1:6001")]));
     // RTP from the declared address must still carry the participant's SSRC.
-    assert_eq!(send(&mut r, &rtp(9, 1, 100), "127.0.0.1:5002", 3).0, Verdict::Drop(DropReason::Forged));
+    assert_eq!(
+        send(&mut r, &rtp(9, 1, 100), "127.0.0.1:5002", 3).0,
+        Verdict::Drop(DropReason::Forged)
+    );
     assert!(r.leave(rx));
-    assert_eq!(send(&mut r, &fb, "127.0.0.1:5102", 4).0, Verdict::Drop(DropReason::NoSession));
+    assert_eq!(
+        send(&mut r, &fb, "127.0.0.1:5102", 4).0,
+        Verdict::Drop(DropReason::NoSession)
+    );
 }

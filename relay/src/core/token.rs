@@ -132,13 +132,22 @@ mod tests {
         let t = Tokens::new(b"s3cret").unwrap();
         let tok = t.sign("lobby|1", 1000, 42);
         assert_eq!(t.verify(&tok, "lobby|1", 999), Ok(()));
-        assert_eq!(t.verify(&tok, "lobby|1", 1000), Err(TokenError::Expired(1000)));
+        assert_eq!(
+            t.verify(&tok, "lobby|1", 1000),
+            Err(TokenError::Expired(1000))
+        );
         assert_eq!(t.verify(&tok, "other", 10), Err(TokenError::WrongRoom));
         let other = Tokens::new(b"another").unwrap();
-        assert_eq!(other.verify(&tok, "lobby|1", 10), Err(TokenError::BadSignature));
+        assert_eq!(
+            other.verify(&tok, "lobby|1", 10),
+            Err(TokenError::BadSignature)
+        );
         let (body, tag) = tok.split_once('.').unwrap();
         let forged = format!("{}.{tag}", B64.encode("lobby|1|99999|0"));
-        assert_eq!(t.verify(&forged, "lobby|1", 10), Err(TokenError::BadSignature));
+        assert_eq!(
+            t.verify(&forged, "lobby|1", 10),
+            Err(TokenError::BadSignature)
+        );
         assert_eq!(t.verify(body, "lobby|1", 10), Err(TokenError::Malformed));
         assert_eq!(t.verify("!!.??", "x", 10), Err(TokenError::Malformed));
         assert!(Tokens::new(b"").is_none());
@@ -156,12 +165,20 @@ mod tests {
         let t = Tokens::from_file(&p).unwrap();
         assert_eq!(t.verify(&t.sign("r", 5, 1), "r", 1), Ok(()));
         assert_eq!(
-            Tokens::new(b"abc").unwrap().verify(&t.sign("r", 5, 1), "r", 1),
+            Tokens::new(b"abc")
+                .unwrap()
+                .verify(&t.sign("r", 5, 1), "r", 1),
             Ok(()),
             "trailing newline trimmed"
         );
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(Tokens::from_file(&p), Err(SecretError::WorldReadable(_))));
-        assert!(matches!(Tokens::from_file(&d.path().join("none")), Err(SecretError::Io(..))));
+        assert!(matches!(
+            Tokens::from_file(&p),
+            Err(SecretError::WorldReadable(_))
+        ));
+        assert!(matches!(
+            Tokens::from_file(&d.path().join("none")),
+            Err(SecretError::Io(..))
+        ));
     }
 }

@@ -39,13 +39,18 @@ pub async fn serve(listener: TcpListener, relay: Arc<Mutex<Relay>>) {
                 let snap = relay.lock().unwrap_or_else(|e| e.into_inner()).snapshot();
                 ("200 OK", serde_json::to_string(&snap).unwrap_or_default())
             } else {
-                ("404 Not Found", r#"{"error":"not found (try /stats)"}"#.to_owned())
+                (
+                    "404 Not Found",
+                    r#"{"error":"not found (try /stats)"}"#.to_owned(),
+                )
             };
             let resp = format!(
                 "HTTP/1.0 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}\n",
                 body.len() + 1
             );
-            if let Err(e) = tokio::time::timeout(Duration::from_secs(5), s.write_all(resp.as_bytes())).await {
+            if let Err(e) =
+                tokio::time::timeout(Duration::from_secs(5), s.write_all(resp.as_bytes())).await
+            {
                 tracing::debug!(%peer, error = %e, "admin write timed out");
             }
         });

@@ -65,7 +65,8 @@ async fn connection(
             return Ok(());
         }
         if line.len() > MAX_LINE {
-            let msg = format!("{{\"ok\":false,\"error\":\"request longer than {MAX_LINE} bytes\"}}\n");
+            let msg =
+                format!("{{\"ok\":false,\"error\":\"request longer than {MAX_LINE} bytes\"}}\n");
             wr.write_all(msg.as_bytes()).await?;
             return Ok(());
         }

@@ -155,8 +155,7 @@ fn source(b: &Batch, i: usize) -> Option<SocketAddr> {
         }
         libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
             // SAFETY: the family says the storage holds a sockaddr_in6.
-            let a: &libc::sockaddr_in6 =
-                unsafe { &*(st as *const _ as *const libc::sockaddr_in6) };
+            let a: &libc::sockaddr_in6 = unsafe { &*(st as *const _ as *const libc::sockaddr_in6) };
             let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
             Some(SocketAddr::new(ip.into(), u16::from_be(a.sin6_port)))
         }
@@ -165,7 +164,13 @@ fn source(b: &Batch, i: usize) -> Option<SocketAddr> {
 }
 
 /// sendmmsg every (datagram index, destination) pair; returns copies that failed.
-fn send_all(fd: i32, b: &mut Batch, out: &[(usize, SockAddr)], scratch: &mut Vec<libc::mmsghdr>, iov: &mut Vec<libc::iovec>) -> u64 {
+fn send_all(
+    fd: i32,
+    b: &mut Batch,
+    out: &[(usize, SockAddr)],
+    scratch: &mut Vec<libc::mmsghdr>,
+    iov: &mut Vec<libc::iovec>,
+) -> u64 {
     let mut failed = 0;
     for chunk in out.chunks(SEND_BATCH) {
         scratch.clear();
@@ -254,7 +259,9 @@ pub fn run(
         let failed = send_all(fd, &mut b, &out, &mut scratch, &mut iov);
         let took = t_recv.elapsed().as_nanos() as u64;
         let sent = out.len() as u64 - failed;
-        counters.latency_ns.fetch_add(took * sent, Ordering::Relaxed);
+        counters
+            .latency_ns
+            .fetch_add(took * sent, Ordering::Relaxed);
         counters.latency_count.fetch_add(sent, Ordering::Relaxed);
         if failed > 0 {
             counters.send_errors.fetch_add(failed, Ordering::Relaxed);

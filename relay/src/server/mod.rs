@@ -123,7 +123,9 @@ impl Server {
         let admin = tokio::net::TcpListener::bind(cfg.admin)
             .await
             .map_err(bind_err("admin", cfg.admin))?;
-        let control_addr = control.local_addr().map_err(bind_err("control", cfg.control))?;
+        let control_addr = control
+            .local_addr()
+            .map_err(bind_err("control", cfg.control))?;
         let admin_addr = admin.local_addr().map_err(bind_err("admin", cfg.admin))?;
         let agent = match cfg.agent {
             Some(a) => Some(

@@ -125,7 +125,7 @@ pub fn drain(s: &UdpSocket, d: Duration) -> Vec<u32> {
     collect(s, usize::MAX, d)
 }
 
-pub fn stream<'a>(snap: &'a serde_json::Value, ssrc: u32) -> &'a serde_json::Value {
+pub fn stream(snap: &serde_json::Value, ssrc: u32) -> &serde_json::Value {
     snap["rooms"]
         .as_array()
         .unwrap()
