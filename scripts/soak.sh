@@ -60,7 +60,7 @@ if [ "${SOAK_SKIP_FUZZ:-0}" != 1 ]; then
     done
     if [ "${SOAK_KEEP_CORPUS:-0}" = 1 ] && [ "$res" = pass ]; then
       (cd fuzz && $CARGO fuzz cmin "$t" "corpus/$t" >>"$LOGS/fuzz-$t.log" 2>&1) || true
-      find "fuzz/corpus/$t" -type f -size -16k | sort | head -400 | xargs -r cp -t "fuzz/corpus-regress/$t/"
+      find "fuzz/corpus/$t" -type f -size -4097c | sort | head -250 | xargs -r cp -t "fuzz/corpus-regress/$t/"
     fi
     execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$LOGS/fuzz-$t.log" | tail -1 | awk '{print $2}')
     row "fuzz $t" "$res" "$(( $(date +%s) - start ))" "${execs:-?} execs, $LOGS/fuzz-$t.log"

@@ -1,12 +1,8 @@
 #![no_main]
 //! Any gmond.conf text: the parser returns a config or a positioned error, never panics.
+//! The check itself is `ganglia_fuzz::gmond_conf` (fuzz/src/lib.rs), replayed on the kept corpus by
+//! tests/tests/fuzz_regress.rs.
 
-use ganglia_proto::conf::{MemFs, gmond};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let fs = MemFs::new().with("/inc/a.conf", "globals { mute = yes }");
-        let _ = gmond::parse_gmond_str(text, "fuzz.conf", &fs);
-    }
-});
+fuzz_target!(|data: &[u8]| ganglia_fuzz::gmond_conf(data));
