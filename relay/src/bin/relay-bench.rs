@@ -26,7 +26,7 @@ struct Args {
     #[arg(long, default_value_t = 4.0)]
     seconds: f64,
     /// Interleaved rounds (ceiling, relay, ...); the best round of each is reported.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Receivers per publisher.
     #[arg(long, default_value_t = 4)]
@@ -34,6 +34,10 @@ struct Args {
     /// Datagram size in bytes.
     #[arg(long, default_value_t = 200)]
     size: usize,
+    /// Pin the forwarder to CPU 1 and the load generator and sinks to CPU 0 (helps on an
+    /// otherwise idle machine, hurts when other work shares CPU 1).
+    #[arg(long)]
+    pin: bool,
     /// Internal: run the ceiling forwarder on this address, forwarding to --dests.
     #[arg(long, hide = true)]
     ceiling: Option<SocketAddr>,
@@ -130,6 +134,20 @@ fn ceiling(listen: SocketAddr, dests: &[SocketAddr]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Pin `pid` (0: this process) to one CPU; false if the machine has fewer CPUs.
+fn pin(pid: u32, cpu: usize) -> bool {
+    // SAFETY: a zeroed cpu_set_t filled with CPU_SET, passed with its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(
+            pid as libc::pid_t,
+            std::mem::size_of::<libc::cpu_set_t>(),
+            &set,
+        ) == 0
+    }
 }
 
 fn cpu_ticks(pid: u32) -> u64 {
@@ -367,6 +385,8 @@ fn main() -> Result<()> {
     anyhow::ensure!(a.seconds > 0.0 && a.seconds <= 60.0, "--seconds in (0, 60]");
     anyhow::ensure!((20..=1400).contains(&a.size), "--size in 20..=1400");
     let epoch = Instant::now();
+    let pinned =
+        a.pin && std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2 && pin(0, 0);
     let sinks = Sinks {
         socks: (0..a.fanout)
             .map(|_| {
@@ -403,6 +423,9 @@ fn main() -> Result<()> {
     let mut line = String::new();
     BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
     let ceiling_pid = child.id();
+    if pinned {
+        pin(ceiling_pid, 1);
+    }
     let ceiling_proc = Killed(child);
     let ceiling_addr: SocketAddr = format!("127.0.0.1:{}", line.trim()).parse()?;
     eprintln!(
@@ -450,6 +473,15 @@ fn main() -> Result<()> {
         .spawn()
         .context("relay-rs")?;
     let relay_pid = relay_child.id();
+    if pinned {
+        // Every thread of relay-rs (media thread, tokio workers) once they exist.
+        std::thread::sleep(Duration::from_millis(300));
+        for t in std::fs::read_dir(format!("/proc/{relay_pid}/task"))?.flatten() {
+            if let Some(tid) = t.file_name().to_str().and_then(|s| s.parse().ok()) {
+                pin(tid, 1);
+            }
+        }
+    }
     let relay_proc = Killed(relay_child);
     let tokens = Tokens::from_file(&secret)?;
     let mut ctl = None;
@@ -540,7 +572,7 @@ fn main() -> Result<()> {
     println!(
         "{}",
         serde_json::json!({
-            "bench": "relay", "fanout": a.fanout, "rounds": a.rounds, "size": a.size, "seconds": a.seconds,
+            "bench": "relay", "fanout": a.fanout, "rounds": a.rounds, "pinned": pinned, "size": a.size, "seconds": a.seconds,
             "ceiling_fwd_pps": c_full.fwd_pps.round(), "relay_fwd_pps": r_full.fwd_pps.round(),
             "ratio": (ratio * 1000.0).round() / 1000.0,
             "ceiling_cpu_ns_per_fwd": c_full.cpu_ns_per_fwd.round(),
