@@ -187,6 +187,8 @@ pub fn run(cfg: &LoadConfig) -> Result<Summary, LoadError> {
 struct Stream {
     next: Instant,
     period: Duration,
+    /// RTP timestamp advance per period (the media clock follows wall time at any scale).
+    ts_step: u32,
     seq: u16,
     ts: u32,
 }
@@ -228,6 +230,11 @@ fn send(members: &[Member], epoch: Instant, secs: f64, scale: f64, sent: &Atomic
         .map(|(i, m)| Stream {
             next: start + Duration::from_micros((i as u64 * 1777) % 20_000),
             period: Duration::from_secs_f64(if m.video { 0.04 } else { 0.02 } / scale),
+            ts_step: (if m.video {
+                90_000.0 * 0.04
+            } else {
+                48_000.0 * 0.02
+            } / scale) as u32,
             seq: (i as u16).wrapping_mul(7919),
             ts: 0,
         })
@@ -253,13 +260,13 @@ fn send(members: &[Member], epoch: Instant, secs: f64, scale: f64, sent: &Atomic
                         counts[i] += 1;
                     }
                 }
-                s.ts = s.ts.wrapping_add(3600);
+                s.ts = s.ts.wrapping_add(s.ts_step);
             } else {
                 packet(&mut buf, m, s, false, 12 + 160, epoch);
                 if m.sock.send_to(&buf, m.media).is_ok() {
                     counts[i] += 1;
                 }
-                s.ts = s.ts.wrapping_add(960);
+                s.ts = s.ts.wrapping_add(s.ts_step);
             }
             s.next += s.period;
             if s.next + s.period < now {

@@ -268,3 +268,33 @@ pub fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_drops_of_an_overflowing_socket_are_read_from_proc() {
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        s.set_recv_buffer_size(4096).unwrap();
+        s.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        let s: UdpSocket = s.into();
+        assert_eq!(kernel_drops(&s), Some(0));
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let dst = s.local_addr().unwrap();
+        for _ in 0..200 {
+            tx.send_to(&[0u8; 1000], dst).unwrap();
+        }
+        assert!(kernel_drops(&s).unwrap() > 100, "{:?}", kernel_drops(&s));
+    }
+
+    #[test]
+    fn media_socket_gets_large_buffers_and_a_read_timeout() {
+        let s = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let r = socket2::SockRef::from(&s);
+        // Forced past rmem_max as root; the kernel's default cap otherwise.
+        assert!(r.recv_buffer_size().unwrap() >= 200 * 1024);
+        assert_eq!(s.read_timeout().unwrap(), Some(Duration::from_millis(100)));
+    }
+}
