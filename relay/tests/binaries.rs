@@ -114,3 +114,59 @@ fn relay_load_through_relay_rs_reports_one_json_line() {
     assert!(v["p99_us"].as_u64().unwrap() >= v["p50_us"].as_u64().unwrap());
     drop(relay);
 }
+
+#[test]
+fn relay_rs_reports_through_the_channels_of_its_gmond_conf() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _g = rt.enter();
+    let mut ac = testkit::loopback_agent_config(0);
+    ac.host_metrics = false;
+    let agg = gmond::agent::Agent::builder(ac).spawn().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("gmond.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "globals {{ daemonize = no }}\ncluster {{ name = \"relays\" }}\nudp_send_channel {{ host = 127.0.0.1 port = {} }}\n",
+            agg.udp_addrs()[0].port()
+        ),
+    )
+    .unwrap();
+    let s = secret(dir.path(), "conf-secret", 0o600);
+    let control = format!("127.0.0.1:{}", free_tcp_port());
+    let relay = Proc::spawn(
+        "relay-rs",
+        Command::new(RELAY)
+            .args(["--control", &control])
+            .args(["--media", &format!("127.0.0.1:{}", free_udp_port())])
+            .args(["--admin", &format!("127.0.0.1:{}", free_tcp_port())])
+            .args(["--metric-every", "1", "--stats-interval", "1"])
+            .arg("--gmond-conf")
+            .arg(&conf)
+            .arg("--secret-file")
+            .arg(&s),
+        dir.path().join("relay.log"),
+    );
+    let mut c = wait_for(Duration::from_secs(10), || {
+        relay::client::Control::connect(control.parse().unwrap()).ok()
+    })
+    .unwrap_or_else(|| panic!("relay-rs did not start: {}", relay.log()));
+    let t = relay::core::token::Tokens::new(b"conf-secret").unwrap();
+    let tok = t.sign("r", u64::MAX / 2, 7);
+    c.join("r", &tok, 1, "audio", None, None).unwrap();
+    c.join("r", &tok, 2, "video", None, None).unwrap();
+    let xml = agg.xml_addrs()[0];
+    let seen = wait_for(Duration::from_secs(20), || {
+        let d = testkit::parse(&testkit::fetch(xml)?);
+        d.clusters
+            .iter()
+            .flat_map(|c| &c.hosts)
+            .flat_map(|h| &h.metrics)
+            .find(|m| m.name == "relay_participants" && m.val == "2")
+            .map(|m| m.extra("GROUP").unwrap_or_default().to_owned())
+    });
+    assert_eq!(seen.as_deref(), Some("relay"), "{}", relay.log());
+    drop(c);
+    drop(relay);
+    rt.block_on(agg.shutdown());
+}
