@@ -230,10 +230,10 @@ async fn poll_source(shared: Arc<Shared>, i: usize, mut stop: watch::Receiver<bo
     let src = shared.cfg.sources[i].clone();
     let limits = FetchLimits::default();
     let mut last_good = 0;
-    let rules = SummaryRules {
+    let rules = Arc::new(SummaryRules {
         unsummarized: shared.cfg.unsummarized_metrics.clone(),
         skip_sflow_vm: shared.cfg.unsummarized_sflow_vm_metrics,
-    };
+    });
     loop {
         let t0 = Instant::now();
         let result = fetch(&src.addrs, last_good, &limits).await;
@@ -245,10 +245,11 @@ async fn poll_source(shared: Arc<Shared>, i: usize, mut stop: watch::Receiver<bo
                 let step = src.step;
                 let done = tokio::task::spawn_blocking(move || {
                     let out = read(&bytes, &ReadLimits::default()).map_err(|e| e.to_string())?;
+                    drop(bytes);
                     let snap = tree::ingest(out.doc, now_secs(), sh.cfg.scalable, &rules2);
-                    let updates = tree::rrd_updates(&snap, step, &rules2);
+                    let updates = tree::updates(&snap, step, &rules2).count() as u64;
                     let carbon = carbon_lines(&sh.cfg, &snap);
-                    Ok::<_, String>((snap, updates, carbon, out.problems.len()))
+                    Ok::<_, String>((Arc::new(snap), updates, carbon, out.problems.len()))
                 })
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));
@@ -257,7 +258,7 @@ async fn poll_source(shared: Arc<Shared>, i: usize, mut stop: watch::Receiver<bo
                         {
                             let mut c = lock(&shared.counters);
                             c.polls_ok.record(ms, now_ms());
-                            c.received += updates.len() as u64;
+                            c.received += updates;
                             c.summarize_cluster += snap.nodes.len() as u64;
                             if problems > 0 {
                                 c.partial_documents += 1;
@@ -267,13 +268,13 @@ async fn poll_source(shared: Arc<Shared>, i: usize, mut stop: watch::Receiver<bo
                             tracing::warn!(source = %src.name, problems, "Document had bad elements; the rest was used.");
                         }
                         if let Some(r) = &shared.rrd {
-                            r.submit(updates);
+                            r.submit_snapshot(snap.clone(), step, rules.clone(), updates);
                         }
                         if let Some(c) = &shared.carbon {
                             c.send(lines);
                         }
                         let mut s = lock(&shared.sources[i]);
-                        s.snapshot = Some(Arc::new(snap));
+                        s.snapshot = Some(snap);
                         s.alive = true;
                         s.last_error.clear();
                     }

@@ -44,6 +44,56 @@ impl Target {
     pub fn is_summary(&self) -> bool {
         !matches!(self, Target::Host { .. })
     }
+
+    /// The same target, borrowed.
+    pub fn as_ref(&self) -> TargetRef<'_> {
+        match self {
+            Target::Host {
+                cluster,
+                host,
+                metric,
+            } => TargetRef::Host {
+                cluster,
+                host,
+                metric,
+            },
+            Target::Summary { node, metric } => TargetRef::Summary { node, metric },
+            Target::Root { metric } => TargetRef::Root { metric },
+        }
+    }
+}
+
+/// A [`Target`] borrowing its names (from a snapshot: no copies per update).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetRef<'a> {
+    /// `<cluster>/<host>/<metric>.rrd`.
+    Host {
+        /// CLUSTER NAME.
+        cluster: &'a str,
+        /// HOST NAME.
+        host: &'a str,
+        /// METRIC NAME.
+        metric: &'a str,
+    },
+    /// `<cluster or grid>/__SummaryInfo__/<metric>.rrd`.
+    Summary {
+        /// CLUSTER or GRID NAME.
+        node: &'a str,
+        /// Metric name.
+        metric: &'a str,
+    },
+    /// `__SummaryInfo__/<metric>.rrd`.
+    Root {
+        /// Metric name.
+        metric: &'a str,
+    },
+}
+
+impl TargetRef<'_> {
+    /// Whether the file has the `num` data source.
+    pub fn is_summary(&self) -> bool {
+        !matches!(self, TargetRef::Host { .. })
+    }
 }
 
 /// RRD data-source type for a slope: positive → COUNTER, derivative → DERIVE, else GAUGE.
@@ -64,30 +114,75 @@ pub fn component(name: &str) -> Option<String> {
     Some(name.replace(['/', '\0'], "_"))
 }
 
-/// The path of a target under `root`.
-pub fn path(root: &Path, t: &Target, case_sensitive_hostnames: bool) -> Option<PathBuf> {
-    let file = |m: &str| component(m).map(|m| format!("{m}.rrd"));
-    Some(match t {
-        Target::Host {
+/// Append `/` and the path component for `name` to `out` (see [`component`]); false if refused.
+fn push_component(out: &mut Vec<u8>, name: &str) -> bool {
+    if name.is_empty() || name == "." || name == ".." {
+        return false;
+    }
+    if !out.is_empty() && out.last() != Some(&b'/') {
+        out.push(b'/');
+    }
+    out.extend(
+        name.bytes()
+            .map(|b| if b == b'/' || b == 0 { b'_' } else { b }),
+    );
+    true
+}
+
+/// The path of a target under `root` as bytes, written into `out` (cleared first; reused by the
+/// writer so building a path allocates nothing). False if a name is refused.
+pub fn path_bytes(out: &mut Vec<u8>, root: &[u8], t: TargetRef<'_>, case_sensitive: bool) -> bool {
+    out.clear();
+    out.extend_from_slice(root);
+    while out.len() > 1 && out.last() == Some(&b'/') {
+        out.pop();
+    }
+    let file = |out: &mut Vec<u8>, m: &str| {
+        push_component(out, m) && {
+            out.extend_from_slice(b".rrd");
+            true
+        }
+    };
+    match t {
+        TargetRef::Host {
             cluster,
             host,
             metric,
         } => {
-            let h = if case_sensitive_hostnames {
-                host.clone()
+            if !push_component(out, cluster) {
+                return false;
+            }
+            let ok = if case_sensitive {
+                push_component(out, host)
+            } else if host.is_ascii() {
+                let at = out.len() + 1;
+                push_component(out, host) && {
+                    out[at..].make_ascii_lowercase();
+                    true
+                }
             } else {
-                host.to_lowercase()
+                push_component(out, &host.to_lowercase())
             };
-            root.join(component(cluster)?)
-                .join(component(&h)?)
-                .join(file(metric)?)
+            ok && file(out, metric)
         }
-        Target::Summary { node, metric } => root
-            .join(component(node)?)
-            .join(SUMMARY_DIR)
-            .join(file(metric)?),
-        Target::Root { metric } => root.join(SUMMARY_DIR).join(file(metric)?),
-    })
+        TargetRef::Summary { node, metric } => {
+            push_component(out, node) && push_component(out, SUMMARY_DIR) && file(out, metric)
+        }
+        TargetRef::Root { metric } => push_component(out, SUMMARY_DIR) && file(out, metric),
+    }
+}
+
+/// The path of a target under `root`.
+pub fn path(root: &Path, t: &Target, case_sensitive_hostnames: bool) -> Option<PathBuf> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut out = Vec::new();
+    path_bytes(
+        &mut out,
+        root.as_os_str().as_bytes(),
+        t.as_ref(),
+        case_sensitive_hostnames,
+    )
+    .then(|| PathBuf::from(std::ffi::OsString::from_vec(out)))
 }
 
 /// The `DS:` arguments of a new file: `sum` of the slope's type, plus `num` (GAUGE) for

@@ -4,6 +4,8 @@
 //! duplicates dropped; when the queue is full the newest batch is dropped and counted.
 
 use super::writer::{Backend, RrdStats, Update, Writer};
+use crate::tree::summary::SummaryRules;
+use crate::tree::{self, Snapshot};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +14,8 @@ pub const QUEUE_BATCHES: usize = 64;
 
 enum Msg {
     Batch(Vec<Update>),
+    /// A poll's snapshot: the thread walks it for the updates (no copy per file).
+    Snapshot(Arc<Snapshot>, u32, Arc<SummaryRules>),
     Flush(SyncSender<()>),
 }
 
@@ -25,9 +29,11 @@ pub struct RrdService {
 fn run(mut w: Writer, rx: Receiver<Msg>, stats: Arc<Mutex<RrdStats>>) {
     while let Ok(first) = rx.recv() {
         let mut batch = Vec::new();
+        let mut snaps = Vec::new();
         let mut flushes = Vec::new();
         let mut take = |m: Msg, batch: &mut Vec<Update>| match m {
             Msg::Batch(b) => batch.extend(b),
+            Msg::Snapshot(s, step, rules) => snaps.push((s, step, rules)),
             Msg::Flush(done) => flushes.push(done),
         };
         take(first, &mut batch);
@@ -43,6 +49,12 @@ fn run(mut w: Writer, rx: Receiver<Msg>, stats: Arc<Mutex<RrdStats>>) {
             ..RrdStats::default()
         };
         w.write(&batch, &mut local);
+        drop(batch);
+        // Snapshots in arrival order, which is time order per source; a repeated timestamp is
+        // skipped by the writer's per-file check.
+        for (s, step, rules) in snaps {
+            w.write_refs(tree::updates(&s, step, &rules), &mut local);
+        }
         if !flushes.is_empty() {
             if let Err(e) = w.flush() {
                 local.last_error = format!("flush: {e}");
@@ -102,6 +114,28 @@ impl RrdService {
         let Some(tx) = &self.tx else { return };
         let mut s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         match tx.try_send(Msg::Batch(batch)) {
+            Ok(()) => s.queued += n,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                s.dropped_batches += 1
+            }
+        }
+    }
+
+    /// Queue a poll's snapshot, whose `n` updates ([`tree::updates`]) the thread writes; never
+    /// blocks.
+    pub fn submit_snapshot(
+        &self,
+        snap: Arc<Snapshot>,
+        step: u32,
+        rules: Arc<SummaryRules>,
+        n: u64,
+    ) {
+        if n == 0 {
+            return;
+        }
+        let Some(tx) = &self.tx else { return };
+        let mut s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        match tx.try_send(Msg::Snapshot(snap, step, rules)) {
             Ok(()) => s.queued += n,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 s.dropped_batches += 1

@@ -1,11 +1,15 @@
 //! Writing updates: files created on demand through librrd (the `rrd` crate), values written
 //! either directly through librrd or through rrdcached. Runs on the RRD service thread only.
 
-use super::layout::{self, Target};
+use super::layout::{self, Target, TargetRef};
 use super::rrdcached::Rrdcached;
 use rrd::ops::create::{Archive, DataSource, DataSourceName};
-use rrd::ops::update::{BatchTime, Datum, Options};
+use rrd::ops::update::Datum;
 use std::collections::HashMap;
+use std::ffi::{CStr, OsStr};
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -22,6 +26,68 @@ pub struct Update {
     pub num: Option<u64>,
     /// The metric's slope (DS type of new files).
     pub slope: String,
+    /// RRD step of new files.
+    pub step: u32,
+}
+
+impl Update {
+    /// The same update, borrowed.
+    pub fn as_ref(&self) -> UpdateRef<'_> {
+        UpdateRef {
+            target: self.target.as_ref(),
+            ts: self.ts,
+            sum: &self.sum,
+            num: self.num,
+            slope: &self.slope,
+            step: self.step,
+        }
+    }
+}
+
+impl From<UpdateRef<'_>> for Update {
+    fn from(u: UpdateRef<'_>) -> Update {
+        Update {
+            target: match u.target {
+                TargetRef::Host {
+                    cluster,
+                    host,
+                    metric,
+                } => Target::Host {
+                    cluster: cluster.into(),
+                    host: host.into(),
+                    metric: metric.into(),
+                },
+                TargetRef::Summary { node, metric } => Target::Summary {
+                    node: node.into(),
+                    metric: metric.into(),
+                },
+                TargetRef::Root { metric } => Target::Root {
+                    metric: metric.into(),
+                },
+            },
+            ts: u.ts,
+            sum: u.sum.into(),
+            num: u.num,
+            slope: u.slope.into(),
+            step: u.step,
+        }
+    }
+}
+
+/// One value for one file, borrowed from a snapshot (the RRD thread walks the snapshot itself
+/// instead of receiving one owned record per file).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UpdateRef<'a> {
+    /// Which file.
+    pub target: TargetRef<'a>,
+    /// Timestamp.
+    pub ts: u64,
+    /// The value text.
+    pub sum: &'a str,
+    /// Hosts contributing (summaries only).
+    pub num: Option<u64>,
+    /// The metric's slope.
+    pub slope: &'a str,
     /// RRD step of new files.
     pub step: u32,
 }
@@ -67,7 +133,13 @@ pub struct Writer {
     case_sensitive: bool,
     rras: Vec<Archive>,
     backend: Backend,
-    last_ts: HashMap<PathBuf, u64>,
+    /// Last timestamp written per file, keyed by a 64-bit hash of its path (a collision among
+    /// a few hundred thousand files is vanishingly unlikely and would cost one skipped update).
+    last_ts: HashMap<u64, u64>,
+    /// Reused buffers: the path (NUL-terminated for librrd) and the update argument.
+    path_buf: Vec<u8>,
+    arg_buf: String,
+    cached_lines: Vec<(PathBuf, String)>,
 }
 
 fn datum(ds_type: &str, v: &str) -> Datum {
@@ -78,6 +150,46 @@ fn datum(ds_type: &str, v: &str) -> Datum {
         }
     }
     t.parse::<f64>().map_or(Datum::Unspecified, Datum::Float)
+}
+
+fn path_hash(p: &[u8]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    p.hash(&mut h);
+    h.finish()
+}
+
+/// `rrd_update` of one "ts:v[:n]" argument, skipping past updates (a file left by an earlier run
+/// may be ahead of us). Both strings are NUL-terminated.
+fn rrd_update(path: &[u8], arg: &[u8]) -> Result<(), String> {
+    let path = CStr::from_bytes_with_nul(path).map_err(|e| e.to_string())?;
+    let arg = CStr::from_bytes_with_nul(arg).map_err(|e| e.to_string())?;
+    let mut argv = [arg.as_ptr()];
+    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call, argv
+    // holds exactly argc (1) entries, and a null template is allowed; librrd keeps no pointer.
+    let rc = unsafe {
+        rrd_sys::rrd_updatex_r(
+            path.as_ptr(),
+            std::ptr::null(),
+            1,
+            1,
+            argv.as_mut_ptr().cast(),
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    // SAFETY: rrd_get_error returns null or this thread's NUL-terminated error buffer, which
+    // stays valid until rrd_clear_error, called after the copy.
+    unsafe {
+        let p = rrd_sys::rrd_get_error();
+        let msg = if p.is_null() {
+            "unknown librrd error".to_owned()
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
+        };
+        rrd_sys::rrd_clear_error();
+        Err(msg)
+    }
 }
 
 impl Writer {
@@ -108,10 +220,13 @@ impl Writer {
             rras: parsed,
             backend,
             last_ts: HashMap::new(),
+            path_buf: Vec::with_capacity(256),
+            arg_buf: String::with_capacity(64),
+            cached_lines: Vec::new(),
         }
     }
 
-    fn create(&self, path: &Path, u: &Update) -> Result<(), String> {
+    fn create(&self, path: &Path, u: &UpdateRef<'_>) -> Result<(), String> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
         }
@@ -142,69 +257,32 @@ impl Writer {
 
     /// Apply a batch (already ordered by time per file).
     pub fn write(&mut self, batch: &[Update], stats: &mut RrdStats) {
+        self.write_refs(batch.iter().map(Update::as_ref), stats);
+    }
+
+    /// Apply borrowed updates (ordered by time per file).
+    pub fn write_refs<'a>(
+        &mut self,
+        updates: impl IntoIterator<Item = UpdateRef<'a>>,
+        stats: &mut RrdStats,
+    ) {
         let t0 = std::time::Instant::now();
-        let mut cached_lines: Vec<(PathBuf, String)> = Vec::new();
-        for u in batch {
-            let Some(path) = layout::path(&self.root, &u.target, self.case_sensitive) else {
-                stats.bad_names += 1;
-                continue;
-            };
-            if self.last_ts.get(&path).is_some_and(|&last| u.ts <= last) {
-                stats.skipped_old += 1;
-                continue;
-            }
-            if !self.last_ts.contains_key(&path) && !path.exists() {
-                match self.create(&path, u) {
-                    Ok(()) => stats.created += 1,
-                    Err(e) => {
-                        stats.create_errors += 1;
-                        stats.last_error = e;
-                        continue;
-                    }
-                }
-            }
-            let ds_type = layout::ds_type(&u.slope);
-            match &mut self.backend {
-                Backend::Direct => {
-                    let mut data = vec![datum(ds_type, &u.sum)];
-                    if let Some(n) = u.num {
-                        data.push(Datum::Int(n));
-                    }
-                    let when = BatchTime::Timestamp(UNIX_EPOCH + Duration::from_secs(u.ts));
-                    // skip_past_updates: a file left by an earlier run may be ahead of us.
-                    let opts = Options {
-                        skip_past_updates: true,
-                    };
-                    match rrd::ops::update::update_all(&path, opts, &[(when, data)]) {
-                        Ok(()) => stats.written += 1,
-                        Err(e) => {
-                            stats.update_errors += 1;
-                            stats.last_error = format!("update {}: {e}", path.display());
-                        }
-                    }
-                }
-                Backend::Cached(_) => {
-                    let mut v = format!("{}:{}", u.ts, u.sum.trim());
-                    if let Some(n) = u.num {
-                        v.push_str(&format!(":{n}"));
-                    }
-                    cached_lines.push((path.clone(), v));
-                }
-            }
-            self.last_ts.insert(path, u.ts);
+        for u in updates {
+            self.write_one(&u, stats);
         }
         if let Backend::Cached(c) = &mut self.backend {
-            if !cached_lines.is_empty() {
-                match c.batch(&cached_lines) {
+            let lines = std::mem::take(&mut self.cached_lines);
+            if !lines.is_empty() {
+                match c.batch(&lines) {
                     Ok(errors) => {
-                        stats.written += (cached_lines.len() - errors.len()) as u64;
+                        stats.written += (lines.len() - errors.len()) as u64;
                         stats.update_errors += errors.len() as u64;
                         if let Some(e) = errors.last() {
                             stats.last_error = e.clone();
                         }
                     }
                     Err(e) => {
-                        stats.update_errors += cached_lines.len() as u64;
+                        stats.update_errors += lines.len() as u64;
                         stats.last_error = format!("rrdcached: {e}");
                     }
                 }
@@ -216,6 +294,72 @@ impl Writer {
             .map_or(0, |d| d.as_millis() as u64);
     }
 
+    fn write_one(&mut self, u: &UpdateRef<'_>, stats: &mut RrdStats) {
+        let root = self.root.as_os_str().as_bytes();
+        if !layout::path_bytes(&mut self.path_buf, root, u.target, self.case_sensitive) {
+            stats.bad_names += 1;
+            return;
+        }
+        let key = path_hash(&self.path_buf);
+        let last = self.last_ts.get(&key).copied();
+        if last.is_some_and(|last| u.ts <= last) {
+            stats.skipped_old += 1;
+            return;
+        }
+        let path = Path::new(OsStr::from_bytes(&self.path_buf));
+        if last.is_none() && !path.exists() {
+            match self.create(path, u) {
+                Ok(()) => stats.created += 1,
+                Err(e) => {
+                    stats.create_errors += 1;
+                    stats.last_error = e;
+                    return;
+                }
+            }
+        }
+        let ds_type = layout::ds_type(u.slope);
+        let a = &mut self.arg_buf;
+        a.clear();
+        let _ = write!(a, "{}:", u.ts);
+        match datum(ds_type, u.sum) {
+            Datum::Int(i) => {
+                let _ = write!(a, "{i}");
+            }
+            Datum::Float(f) => {
+                let _ = write!(a, "{f}");
+            }
+            Datum::Unspecified => a.push('U'),
+        }
+        if let Some(n) = u.num {
+            let _ = write!(a, ":{n}");
+        }
+        match &mut self.backend {
+            Backend::Direct => {
+                a.push('\0');
+                self.path_buf.push(0);
+                let r = rrd_update(&self.path_buf, a.as_bytes());
+                self.path_buf.pop();
+                match r {
+                    Ok(()) => stats.written += 1,
+                    Err(e) => {
+                        stats.update_errors += 1;
+                        stats.last_error = format!("update {}: {e}", path_display(&self.path_buf));
+                    }
+                }
+            }
+            Backend::Cached(_) => {
+                // rrdcached gets the value text as received, as gmetad sends it.
+                let mut v = format!("{}:{}", u.ts, u.sum.trim());
+                if let Some(n) = u.num {
+                    let _ = write!(v, ":{n}");
+                }
+                let p = PathBuf::from(OsStr::from_bytes(&self.path_buf));
+                self.cached_lines.push((p, v));
+            }
+        }
+        self.last_ts.insert(key, u.ts);
+    }
+
     /// Ask rrdcached to write everything it holds (no-op in direct mode).
     pub fn flush(&mut self) -> Result<(), String> {
         match &mut self.backend {
@@ -223,6 +367,10 @@ impl Writer {
             Backend::Cached(c) => c.flush_all().map_err(|e| e.to_string()),
         }
     }
+}
+
+fn path_display(p: &[u8]) -> String {
+    String::from_utf8_lossy(p).into_owned()
 }
 
 fn to_archive(r: layout::Rra) -> Option<Archive> {

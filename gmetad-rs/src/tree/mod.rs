@@ -3,8 +3,8 @@
 
 pub mod summary;
 
-use crate::rrd::layout::Target;
-use crate::rrd::writer::Update;
+use crate::rrd::layout::TargetRef;
+use crate::rrd::writer::{Update, UpdateRef};
 use ganglia_proto::MetricType;
 use ganglia_proto::xml::{Cluster, Document, Grid, Source, Summary};
 use summary::{SummaryRules, Summer, host_alive};
@@ -137,62 +137,71 @@ pub fn ingest(doc: Document, poll_time: u64, scalable: bool, rules: &SummaryRule
     Snapshot { nodes, poll_time }
 }
 
-/// The RRD updates of one poll: every numeric metric of every live host (timestamped with the
-/// source's LOCALTIME) and every summary metric of every node.
-pub fn rrd_updates(
-    snap: &Snapshot,
+/// The RRD updates of one poll, borrowed from the snapshot: every numeric metric of every live
+/// host (timestamped with the source's LOCALTIME) and every summary metric of every node.
+pub fn updates<'a>(
+    snap: &'a Snapshot,
     step: u32,
-    rules: &SummaryRules,
-) -> Vec<crate::rrd::writer::Update> {
-    let mut out = Vec::new();
-    for n in &snap.nodes {
+    rules: &'a SummaryRules,
+) -> impl Iterator<Item = UpdateRef<'a>> + 'a {
+    snap.nodes.iter().flat_map(move |n| {
         let (name, ts) = match n {
-            Node::Cluster(c) => (&c.cluster.name, c.cluster.localtime),
-            Node::Grid(g) => (&g.name, g.localtime),
+            Node::Cluster(c) => (c.cluster.name.as_str(), c.cluster.localtime),
+            Node::Grid(g) => (g.name.as_str(), g.localtime),
         };
-        if let Node::Cluster(c) = n {
-            for h in c.cluster.hosts.iter().filter(|h| host_alive(h, ts, c.old)) {
-                for m in &h.metrics {
-                    if !MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric)
-                        || (m.dmax != 0 && m.tn > m.dmax)
-                    {
-                        continue;
-                    }
-                    out.push(Update {
-                        target: Target::Host {
-                            cluster: name.clone(),
-                            host: h.name.clone(),
-                            metric: m.name.clone(),
-                        },
-                        ts,
-                        sum: m.val.clone(),
-                        num: None,
-                        slope: m.slope.clone(),
-                        step,
-                    });
-                }
-            }
-        }
-        for m in n
+        let cluster = match n {
+            Node::Cluster(c) => Some(c),
+            Node::Grid(_) => None,
+        };
+        let hosts = cluster.into_iter().flat_map(move |c| {
+            c.cluster
+                .hosts
+                .iter()
+                .filter(move |h| host_alive(h, ts, c.old))
+                .flat_map(move |h| {
+                    h.metrics
+                        .iter()
+                        .filter(|m| {
+                            MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric)
+                                && !(m.dmax != 0 && m.tn > m.dmax)
+                        })
+                        .map(move |m| UpdateRef {
+                            target: TargetRef::Host {
+                                cluster: name,
+                                host: &h.name,
+                                metric: &m.name,
+                            },
+                            ts,
+                            sum: &m.val,
+                            num: None,
+                            slope: &m.slope,
+                            step,
+                        })
+                })
+        });
+        let sums = n
             .summary()
             .metrics
             .iter()
-            .filter(|m| rules.includes(&m.name))
-        {
-            out.push(Update {
-                target: Target::Summary {
-                    node: name.clone(),
-                    metric: m.name.clone(),
+            .filter(move |m| rules.includes(&m.name))
+            .map(move |m| UpdateRef {
+                target: TargetRef::Summary {
+                    node: name,
+                    metric: &m.name,
                 },
                 ts,
-                sum: m.sum.clone(),
+                sum: &m.sum,
                 num: Some(m.num),
-                slope: m.slope.clone(),
+                slope: &m.slope,
                 step,
             });
-        }
-    }
-    out
+        hosts.chain(sums)
+    })
+}
+
+/// The updates of [`updates`] as owned records.
+pub fn rrd_updates(snap: &Snapshot, step: u32, rules: &SummaryRules) -> Vec<Update> {
+    updates(snap, step, rules).map(Update::from).collect()
 }
 
 /// The root summary over every node of every source; `only` restricts it to these metric

@@ -1,4 +1,5 @@
 use super::*;
+use crate::rrd::layout::Target;
 use ganglia_proto::xml::read::read;
 
 fn fixture(name: &str) -> Document {

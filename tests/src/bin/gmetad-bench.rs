@@ -5,7 +5,8 @@
 //! run, gmetad-rs with Debian's rrdcached, 8651 dump time, the interactive port's latency for
 //! one host (`/bench/<host>`, what ganglia-web's host view asks) and RSS.
 //!
-//! `gmetad-bench [--hosts N] [--metrics M] [--step S] [--cycles C]`. Bounded by the cycle count.
+//! `gmetad-bench [--hosts N] [--metrics M] [--step S] [--cycles C] [--scale | --ours-direct]`.
+//! Bounded by the cycle count.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -295,6 +296,25 @@ fn main() {
     let ours = testkit::bin("gmetad-rs");
     if std::env::args().any(|a| a == "--scale") {
         return scale(&ours, dir.path(), hosts, metrics, step, cycles);
+    }
+    if std::env::args().any(|a| a == "--ours-direct") {
+        // gmetad-rs alone in direct mode: a quick CPU/RSS check while working on it.
+        let g = run(
+            "gmetad-rs",
+            &ours,
+            dir.path(),
+            hosts,
+            metrics,
+            step,
+            cycles,
+            None,
+            None,
+        );
+        println!(
+            "gmetad-rs direct: {:.3} CPU-s per cycle, RSS {:.1} MB",
+            g.cpu_per_cycle, g.rss_mb
+        );
+        return;
     }
     let floor = rrd_floor(dir.path(), hosts * metrics);
     let d = run(
