@@ -8,6 +8,7 @@
 
 use ganglia_proto::xml::read::{ReadLimits, read};
 use ganglia_proto::xml::{Cluster, Document, Grid};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -111,6 +112,9 @@ pub struct Client {
     max_bytes: usize,
     cache_ttl: Duration,
     cache: Arc<Mutex<Vec<(String, Instant, Arc<Document>)>>>,
+    /// One lock per query line in flight, so concurrent requests (a page's graphs) that miss
+    /// the cache together wait for one answer instead of each asking gmetad.
+    inflight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Client {
@@ -123,6 +127,7 @@ impl Client {
             max_bytes,
             cache_ttl,
             cache: Arc::default(),
+            inflight: Arc::default(),
         }
     }
 
@@ -131,17 +136,42 @@ impl Client {
         self.addr
     }
 
-    /// Send one query line (without the newline) and parse the answer.
-    pub async fn query(&self, line: &str) -> Result<Arc<Document>, QueryError> {
-        if !self.cache_ttl.is_zero() {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((_, _, d)) = cache
-                .iter()
-                .find(|(q, t, _)| q == line && t.elapsed() < self.cache_ttl)
-            {
-                return Ok(d.clone());
-            }
+    fn cached(&self, line: &str) -> Option<Arc<Document>> {
+        if self.cache_ttl.is_zero() {
+            return None;
         }
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .iter()
+            .find(|(q, t, _)| q == line && t.elapsed() < self.cache_ttl)
+            .map(|(_, _, d)| d.clone())
+    }
+
+    /// Send one query line (without the newline) and parse the answer (or reuse a fresh one).
+    pub async fn query(&self, line: &str) -> Result<Arc<Document>, QueryError> {
+        if let Some(d) = self.cached(line) {
+            return Ok(d);
+        }
+        if self.cache_ttl.is_zero() {
+            return self.ask(line).await;
+        }
+        let gate = {
+            let mut m = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(line.to_owned()).or_default().clone()
+        };
+        let _turn = gate.lock().await;
+        let r = match self.cached(line) {
+            Some(d) => Ok(d),
+            None => self.ask(line).await,
+        };
+        let mut m = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::strong_count(&gate) <= 2 {
+            m.remove(line);
+        }
+        r
+    }
+
+    async fn ask(&self, line: &str) -> Result<Arc<Document>, QueryError> {
         let bytes = tokio::time::timeout(self.timeout, self.fetch(line))
             .await
             .map_err(|_| QueryError::Timeout {
@@ -219,6 +249,14 @@ impl Client {
         match cluster_query(name, false) {
             Some(q) => self.query(&q).await,
             None => self.full().await,
+        }
+    }
+
+    /// One host of a cluster (`/<cluster>/<host>`, or the cluster when a name cannot be sent).
+    pub async fn host(&self, cluster: &str, host: &str) -> Result<Arc<Document>, QueryError> {
+        match (cluster_query(cluster, false), cluster_query(host, false)) {
+            (Some(c), Some(_)) => self.query(&format!("{c}/{host}")).await,
+            _ => self.cluster(cluster).await,
         }
     }
 

@@ -209,7 +209,7 @@ async fn host_view(
     Query(p): Query<Params>,
 ) -> R<Response> {
     let ctx = ctx(&p)?;
-    let doc = st.client.cluster(&cname).await?;
+    let doc = st.client.host(&cname, &hname).await?;
     let c = cluster_in(&doc, &cname)?;
     let h = c
         .hosts
@@ -316,7 +316,7 @@ async fn graph_request(st: &Shared, p: &Params) -> R<(Request, Option<String>, O
             (Scope::Cluster(c.clone()), known, None)
         }
         (Some(c), Some(h)) => {
-            let doc = st.client.cluster(c).await?;
+            let doc = st.client.host(c, h).await?;
             let cl = cluster_in(&doc, c)?;
             let host = cl
                 .hosts

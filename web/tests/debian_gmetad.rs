@@ -93,7 +93,9 @@ fn gweb_rs_serves_a_debian_gmetad_grid() {
             .flatten()
             .map(|e| e.path())
             .find(|p| p.join("load_one.rrd").exists() && !p.ends_with("__SummaryInfo__"))?;
-        rrds.join("deb/__SummaryInfo__/load_one.rrd").exists().then_some(d)
+        rrds.join("deb/__SummaryInfo__/load_one.rrd")
+            .exists()
+            .then_some(d)
     })
     .expect("Debian gmetad wrote host and summary RRDs");
     // The host's name as the web view lists it (from Debian gmetad's answer).
@@ -111,8 +113,20 @@ fn gweb_rs_serves_a_debian_gmetad_grid() {
     );
     // Let a few updates accumulate (step 2).
     wait_for(Duration::from_secs(30), || {
-        let csv = get(a, &format!("/graph.csv?c=deb&h={h}&m=load_one&r=custom&cs={}", now() - 120)).text();
-        (csv.lines().skip(1).filter(|l| l.split(',').nth(1).is_some_and(|v| !v.is_empty())).count() >= 3).then_some(())
+        let csv = get(
+            a,
+            &format!(
+                "/graph.csv?c=deb&h={h}&m=load_one&r=custom&cs={}",
+                now() - 120
+            ),
+        )
+        .text();
+        (csv.lines()
+            .skip(1)
+            .filter(|l| l.split(',').nth(1).is_some_and(|v| !v.is_empty()))
+            .count()
+            >= 3)
+            .then_some(())
     })
     .expect("load_one values through librrd fetch");
     for (path, ct) in [
@@ -123,25 +137,46 @@ fn gweb_rs_serves_a_debian_gmetad_grid() {
         ("/search?q=load".into(), "text/html; charset=utf-8"),
         (format!("/graph.png?c=deb&h={h}&g=load_report"), "image/png"),
         ("/graph.png?c=deb&g=cpu_report".into(), "image/png"),
-        (format!("/graph.json?c=deb&h={h}&m=load_one"), "application/json"),
+        (
+            format!("/graph.json?c=deb&h={h}&m=load_one"),
+            "application/json",
+        ),
     ] {
         let r = get(a, &path);
         assert_eq!(r.status, 200, "{path}: {}", r.text());
         assert_eq!(r.header("content-type"), Some(ct), "{path}");
     }
     let grid = get(a, "/").text();
-    assert!(grid.contains("debgrid Grid") && grid.contains("/c/deb?"), "{grid}");
+    assert!(
+        grid.contains("debgrid Grid") && grid.contains("/c/deb?"),
+        "{grid}"
+    );
     let hp = get(a, &format!("/c/deb/h/{h}")).text();
-    assert!(hp.contains("load metrics") && hp.contains("cpu_report"), "{hp}");
+    assert!(
+        hp.contains("load metrics") && hp.contains("cpu_report"),
+        "{hp}"
+    );
     // The graph shows the data Debian's gmetad wrote (metric area colour #EDD5C6).
-    let png = get(a, &format!("/graph.png?c=deb&h={h}&m=mem_total&r=custom&cs={}", now() - 120));
+    let png = get(
+        a,
+        &format!(
+            "/graph.png?c=deb&h={h}&m=mem_total&r=custom&cs={}",
+            now() - 120
+        ),
+    );
     assert_eq!(png.status, 200, "{}", png.text());
     let (_, _, colours, area) = png_stats(&png.body, Some([0xED, 0xD5, 0xC6]));
-    assert!(colours > 2 && area > 20, "{colours} colours, {area} area pixels");
+    assert!(
+        colours > 2 && area > 20,
+        "{colours} colours, {area} area pixels"
+    );
     rt.block_on(web.shutdown());
     rt.block_on(agent.shutdown());
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
