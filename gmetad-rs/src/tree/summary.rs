@@ -1,7 +1,10 @@
 //! HOSTS/METRICS summaries with gmetad 3.7.2's rules (reference §3.4, §3.5): live hosts only,
 //! numeric types only, DMAX-expired metrics skipped, TYPE always "double", SUM formatted "%.f"
 //! for integer types and with the most decimals seen for float/double. EXTRA_DATA of METRICS is
-//! empty, as Debian's gmetad 3.7.2 writes it (the captured answers show no merged elements).
+//! the union of the contributing metrics' extra elements in first-seen order (a NAME/VAL pair
+//! once, compared case-insensitively; SPOOF_HOST never), as Debian's gmetad 3.7.2 writes it
+//! (process_xml.c startElement_EXTRA_ELEMENT) for the summaries of clusters it polls; summaries
+//! of summaries (the root, child grids) have none, as 3.7.2's have none.
 
 use ganglia_proto::MetricType;
 use ganglia_proto::xml::{Host, Summary, SummaryMetric};
@@ -51,6 +54,7 @@ struct Acc {
     precision: usize,
     units: String,
     slope: String,
+    extra: Vec<(String, String)>,
 }
 
 /// Accumulates a summary over hosts and other summaries.
@@ -69,6 +73,7 @@ fn decimals(v: &str) -> usize {
 }
 
 impl Summer {
+    #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
         name: &str,
@@ -78,6 +83,7 @@ impl Summer {
         units: &str,
         slope: &str,
         num: u64,
+        extra: &[(String, String)],
     ) {
         let acc = self.metrics.entry(name.to_owned()).or_insert_with(|| {
             self.order.push(name.to_owned());
@@ -88,8 +94,20 @@ impl Summer {
                 precision: 0,
                 units: units.to_owned(),
                 slope: slope.to_owned(),
+                extra: Vec::new(),
             }
         });
+        for (k, v) in extra {
+            if k.eq_ignore_ascii_case("SPOOF_HOST")
+                || acc
+                    .extra
+                    .iter()
+                    .any(|(a, b)| a.eq_ignore_ascii_case(k) && b.eq_ignore_ascii_case(v))
+            {
+                continue;
+            }
+            acc.extra.push((k.clone(), v.clone()));
+        }
         acc.sum += value;
         acc.num += num;
         acc.precision = acc.precision.max(precision);
@@ -124,6 +142,7 @@ impl Summer {
                 &m.units,
                 &m.slope,
                 1,
+                &m.extra,
             );
         }
     }
@@ -147,6 +166,7 @@ impl Summer {
                 &m.units,
                 &m.slope,
                 m.num,
+                &[],
             );
         }
     }
@@ -179,7 +199,7 @@ impl Summer {
                         units: a.units.clone(),
                         slope: a.slope.clone(),
                         source: "gmond".into(),
-                        extra: Vec::new(),
+                        extra: a.extra.clone(),
                     }
                 })
                 .collect(),
@@ -271,7 +291,11 @@ mod tests {
         );
         assert_eq!(out.metrics[1].sum, "6");
         assert_eq!(out.metrics.len(), 2, "strings are not summarised");
-        assert!(load.extra.is_empty(), "as Debian's gmetad writes them");
+        assert_eq!(
+            load.extra,
+            [("GROUP".to_string(), "g".to_string())],
+            "the hosts' extras once each, without SPOOF_HOST, as Debian's gmetad writes them"
+        );
     }
 
     #[test]
@@ -329,6 +353,10 @@ mod tests {
         outer.add_summary(&inner.finish(), &SummaryRules::default());
         outer.add_summary(&inner.finish(), &SummaryRules::default());
         let out = outer.finish();
+        assert!(
+            out.metrics[0].extra.is_empty(),
+            "no extras in summaries of summaries (3.7.2's root summary has none)"
+        );
         assert_eq!(
             (
                 out.hosts_up,
