@@ -243,10 +243,14 @@ async fn poll_source(shared: Arc<Shared>, i: usize, mut stop: watch::Receiver<bo
                 last_good = idx;
                 let (sh, rules2) = (shared.clone(), rules.clone());
                 let step = src.step;
+                let prev = lock(&shared.sources[i]).snapshot.clone();
                 let done = tokio::task::spawn_blocking(move || {
                     let out = read(&bytes, &ReadLimits::default()).map_err(|e| e.to_string())?;
                     drop(bytes);
-                    let snap = tree::ingest(out.doc, now_secs(), sh.cfg.scalable, &rules2);
+                    let mut snap = tree::ingest(out.doc, now_secs(), sh.cfg.scalable, &rules2);
+                    if let Some(prev) = prev {
+                        tree::carry_over(&mut snap, &prev);
+                    }
                     let updates = tree::updates(&snap, step, &rules2).count() as u64;
                     let carbon = carbon_lines(&sh.cfg, &snap);
                     Ok::<_, String>((Arc::new(snap), updates, carbon, out.problems.len()))
@@ -316,7 +320,7 @@ fn carbon_lines(cfg: &Config, snap: &Snapshot) -> String {
     let mut out = String::new();
     for n in &snap.nodes {
         let Node::Cluster(c) = n else { continue };
-        for h in &c.cluster.hosts {
+        for h in c.polled_hosts() {
             for m in &h.metrics {
                 if ganglia_proto::MetricType::parse(&m.metric_type).is_some_and(|t| t.is_numeric())
                 {

@@ -318,3 +318,73 @@ fn an_unusable_rrd_root_is_reported_and_writing_recovers_when_it_is_fixed() {
     wait_for(10, || f.exists().then_some(())).expect("writing recovers");
     rt.block_on(g.shutdown());
 }
+
+#[test]
+fn a_host_missing_from_the_next_document_lingers_as_down() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _g = rt.enter();
+    let dir = tempfile::tempdir().unwrap();
+    // After the switch the source (a restarted gmond, say) no longer knows spoofhost.
+    let restarted = Arc::new(AtomicBool::new(false));
+    let r2 = restarted.clone();
+    let src = serve_static(move || {
+        let doc = gmond_fixture_now();
+        if !r2.load(Ordering::Relaxed) {
+            return doc;
+        }
+        let s = String::from_utf8(doc).unwrap();
+        let start = s.find("<HOST NAME=\"spoofhost\"").unwrap();
+        let end = start + s[start..].find("</HOST>").unwrap() + "</HOST>\n".len();
+        format!("{}{}", &s[..start], &s[end..]).into_bytes()
+    });
+    let g = Gmetad::start(config(
+        dir.path(),
+        vec![Source {
+            name: "lab-src".into(),
+            step: 1,
+            addrs: vec![src],
+        }],
+    ))
+    .unwrap();
+    let hosts = |g: &Gmetad| -> Vec<(String, u64, u64)> {
+        read(&ask(g.xml_addr, None), &Default::default())
+            .ok()
+            .and_then(|d| d.doc.grids.into_iter().next())
+            .and_then(|g| g.clusters.into_iter().next())
+            .map(|c| {
+                c.hosts
+                    .into_iter()
+                    .map(|h| (h.name, h.tn, h.tmax))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let before = wait_for(10, || {
+        let h = hosts(&g);
+        h.into_iter().find(|h| h.0 == "spoofhost")
+    })
+    .expect("both hosts polled");
+    let polls = g.counters().polls_ok.num;
+    restarted.store(true, Ordering::Relaxed);
+    wait_for(20, || {
+        (g.counters().polls_ok.num >= polls + 3).then_some(())
+    })
+    .expect("three polls of the restarted source");
+    let now = hosts(&g);
+    let spoof = now
+        .iter()
+        .find(|h| h.0 == "spoofhost")
+        .expect("spoofhost is still shown after it left the document");
+    assert!(
+        spoof.1 >= before.1 + 2,
+        "its TN keeps growing: {before:?} -> {spoof:?}"
+    );
+    assert!(now.iter().any(|h| h.0 == "localhost"));
+    // Its summary counts only what the document carries, as 3.7.2's does.
+    let summary =
+        String::from_utf8(ask(g.interactive_addr, Some("/lab?filter=summary\n"))).unwrap();
+    assert!(summary.contains("HOSTS UP=\"1\" DOWN=\"0\""), "{summary}");
+    rt.block_on(g.shutdown());
+}

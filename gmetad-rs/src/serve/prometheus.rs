@@ -40,9 +40,10 @@ pub fn render(v: &View<'_>) -> String {
         match n {
             Node::Cluster(c) => {
                 let cl = label(&c.cluster.name);
-                for h in &c.cluster.hosts {
+                for (i, h) in c.cluster.hosts.iter().enumerate() {
                     let labels = format!("cluster=\"{cl}\",host=\"{}\"", label(&h.name));
-                    let up = host_alive(h, c.cluster.localtime, c.old);
+                    // A host no longer in the source's document lingers as down.
+                    let up = i < c.polled && host_alive(h, c.cluster.localtime, c.old);
                     add(
                         "ganglia_host_up".into(),
                         labels.clone(),

@@ -6,7 +6,8 @@ pub mod summary;
 use crate::rrd::layout::TargetRef;
 use crate::rrd::writer::{Update, UpdateRef};
 use ganglia_proto::MetricType;
-use ganglia_proto::xml::{Cluster, Document, Grid, Source, Summary};
+use ganglia_proto::xml::{Cluster, Document, Grid, Host, Source, Summary};
+use std::collections::HashSet;
 use summary::{SummaryRules, Summer, host_alive};
 
 /// A cluster reported by a gmond (authority: we keep every host and metric).
@@ -18,6 +19,16 @@ pub struct ClusterNode {
     pub summary: Summary,
     /// Whether the producer is older than 2.5 (liveness by REPORTED).
     pub old: bool,
+    /// How many of `cluster.hosts` (the first ones) came in the latest document; the rest
+    /// vanished from it and linger until their DMAX ([`carry_over`]).
+    pub polled: usize,
+}
+
+impl ClusterNode {
+    /// The hosts of the latest document (RRD, carbon and Prometheus use only these).
+    pub fn polled_hosts(&self) -> &[Host] {
+        &self.cluster.hosts[..self.polled.min(self.cluster.hosts.len())]
+    }
 }
 
 /// A grid reported by another gmetad (only its summary is kept, as in scalable mode).
@@ -80,6 +91,7 @@ fn cluster_node(c: Cluster, old: bool, rules: &SummaryRules) -> ClusterNode {
     }
     ClusterNode {
         summary: s.finish(),
+        polled: c.hosts.len(),
         cluster: c,
         old,
     }
@@ -154,8 +166,7 @@ pub fn updates<'a>(
             Node::Grid(_) => None,
         };
         let hosts = cluster.into_iter().flat_map(move |c| {
-            c.cluster
-                .hosts
+            c.polled_hosts()
                 .iter()
                 .filter(move |h| host_alive(h, ts, c.old))
                 .flat_map(move |h| {
@@ -197,6 +208,46 @@ pub fn updates<'a>(
             });
         hosts.chain(sums)
     })
+}
+
+/// Hosts that vanished from a cluster's latest document (a restarted or failed-over gmond that
+/// never heard them, or one that deleted them) stay in the cluster, as in gmetad 3.7.2 whose
+/// cluster hash keeps every host until its cleanup thread deletes it: their TN keeps growing
+/// from when they were last seen (so they show as down), and a host with DMAX ≠ 0 goes once TN
+/// exceeds DMAX (reference §3.7; checked at every poll instead of every 180 s). They are not
+/// counted in the cluster's HOSTS UP/DOWN and get no RRD, carbon or Prometheus values (3.7.2
+/// counts and writes only what the document carries). Clusters are matched by NAME, hosts by
+/// exact NAME; a cluster missing from the new document is not carried.
+pub fn carry_over(new: &mut Snapshot, old: &Snapshot) {
+    let delta = new.poll_time.saturating_sub(old.poll_time);
+    for n in &mut new.nodes {
+        let Node::Cluster(c) = n else { continue };
+        let prev = old.nodes.iter().find_map(|o| match o {
+            Node::Cluster(p) if p.cluster.name == c.cluster.name => Some(p),
+            _ => None,
+        });
+        let Some(prev) = prev else { continue };
+        let present: HashSet<&str> = c.cluster.hosts.iter().map(|h| h.name.as_str()).collect();
+        let gone: Vec<Host> = prev
+            .cluster
+            .hosts
+            .iter()
+            .filter(|h| !present.contains(h.name.as_str()))
+            .filter_map(|h| {
+                let tn = h.tn.saturating_add(delta);
+                if h.dmax != 0 && tn > h.dmax {
+                    return None;
+                }
+                let mut h = h.clone();
+                h.tn = tn;
+                for m in &mut h.metrics {
+                    m.tn = m.tn.saturating_add(delta);
+                }
+                Some(h)
+            })
+            .collect();
+        c.cluster.hosts.extend(gone);
+    }
 }
 
 /// The updates of [`updates`] as owned records.

@@ -99,3 +99,74 @@ fn a_gmetad_document_becomes_a_summarised_grid_unless_not_scalable() {
     assert_eq!(root.metrics.len(), 1);
     assert_eq!(root.hosts_up, grid.summary.hosts_up * 2);
 }
+
+#[test]
+fn vanished_hosts_linger_as_down_until_their_dmax() {
+    let rules = SummaryRules::default();
+    let first = ingest(fixture("gmond-8649.xml"), 1000, true, &rules);
+    let Node::Cluster(c0) = &first.nodes[0] else {
+        panic!()
+    };
+    assert_eq!(c0.cluster.hosts.len(), 2);
+    // The next document (say a restarted gmond) has only localhost.
+    let mut doc = fixture("gmond-8649.xml");
+    let at = doc.clusters[0]
+        .hosts
+        .iter()
+        .position(|h| h.name != "localhost")
+        .unwrap();
+    let gone = doc.clusters[0].hosts.remove(at);
+    doc.clusters[0].hosts[0].tn = 0;
+    let mut next = ingest(doc.clone(), 1100, true, &rules);
+    carry_over(&mut next, &first);
+    let Node::Cluster(c) = &next.nodes[0] else {
+        panic!()
+    };
+    assert_eq!(c.cluster.hosts.len(), 2, "the vanished host is kept");
+    assert_eq!(c.polled, 1);
+    let kept = &c.cluster.hosts[1];
+    assert_eq!(kept.name, gone.name);
+    assert_eq!(
+        kept.tn,
+        gone.tn + 100,
+        "TN counts from when it was last seen"
+    );
+    assert_eq!(kept.metrics[0].tn, gone.metrics[0].tn + 100);
+    assert!(
+        !summary::host_alive(kept, c.cluster.localtime + 100, false),
+        "and so it is down"
+    );
+    assert_eq!(
+        (c.summary.hosts_up, c.summary.hosts_down),
+        (1, 0),
+        "not counted, as in 3.7.2"
+    );
+    let ups = rrd_updates(&next, 15, &rules);
+    assert!(
+        ups.iter()
+            .all(|u| !matches!(&u.target, Target::Host { host, .. } if *host == gone.name)),
+        "no RRD values for a host that was not reported"
+    );
+    // A later poll still carries it (from the carried copy); once TN passes a non-zero DMAX
+    // it is gone.
+    let mut later = ingest(doc.clone(), 1200, true, &rules);
+    carry_over(&mut later, &next);
+    let Node::Cluster(c) = &later.nodes[0] else {
+        panic!()
+    };
+    assert_eq!(c.cluster.hosts[1].tn, gone.tn + 200);
+    let mut with_dmax = first.clone();
+    let Node::Cluster(w) = &mut with_dmax.nodes[0] else {
+        panic!()
+    };
+    w.cluster.hosts[at].dmax = gone.tn + 150;
+    let mut a = ingest(doc.clone(), 1100, true, &rules);
+    carry_over(&mut a, &with_dmax);
+    let mut b = ingest(doc, 1200, true, &rules);
+    carry_over(&mut b, &a);
+    let hosts = |s: &Snapshot| match &s.nodes[0] {
+        Node::Cluster(c) => c.cluster.hosts.len(),
+        Node::Grid(_) => 0,
+    };
+    assert_eq!((hosts(&a), hosts(&b)), (2, 1), "deleted once TN > DMAX");
+}
