@@ -103,6 +103,9 @@ pub fn all_clusters(doc: &Document) -> Vec<&Cluster> {
     out
 }
 
+/// A cached answer: query line, when it was read, the document.
+type Cached = (String, Instant, Arc<Document>);
+
 /// A gmetad interactive-port client with a short-lived answer cache (one per query line), so a
 /// page and its graphs asking within `cache_ttl` cost one gmetad round trip.
 #[derive(Debug, Clone)]
@@ -111,7 +114,7 @@ pub struct Client {
     timeout: Duration,
     max_bytes: usize,
     cache_ttl: Duration,
-    cache: Arc<Mutex<Vec<(String, Instant, Arc<Document>)>>>,
+    cache: Arc<Mutex<Vec<Cached>>>,
     /// One lock per query line in flight, so concurrent requests (a page's graphs) that miss
     /// the cache together wait for one answer instead of each asking gmetad.
     inflight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,

@@ -6,26 +6,8 @@ mod common;
 use common::*;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Debian's gmetad, stopped by pid on drop (SIGTERM, then SIGKILL).
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child by pid.
-        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
-        let end = std::time::Instant::now() + Duration::from_secs(3);
-        while std::time::Instant::now() < end {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn debian_gmetad(dir: &Path, source: SocketAddr) -> (Killed, SocketAddr, std::path::PathBuf) {
     assert!(

@@ -264,7 +264,7 @@ fn path_parameters_never_reach_outside_the_tree() {
         format!("/graph.png?c={c}&h={h}&m=..%2F..%2F..%2Fsecret"),
         format!("/graph.png?c={c}&h={h}&m=../../planted"),
         format!("/graph.csv?c={c}&h=..&m=planted"),
-        format!("/graph.csv?c=..&h=..&m=secret"),
+        "/graph.csv?c=..&h=..&m=secret".into(),
         "/graph.csv?c=..&m=secret".into(),
         "/graph.csv?c=.&m=planted".into(),
         "/graph.png?c=%2Fetc&h=passwd&m=x".into(),
@@ -411,4 +411,46 @@ fn a_down_host_is_shown_with_its_history() {
     // The live host stays up.
     let hp = get(a, &format!("/c/{c}/h/{}", enc(&host))).text();
     assert!(hp.contains("class=\"up\""));
+}
+
+#[test]
+fn the_gweb_rs_binary_takes_its_flags_and_serves() {
+    let st = stack(20);
+    let host = ready(&st);
+    let port = free_tcp_port();
+    let gm = st.gmetad.as_ref().unwrap().interactive_addr;
+    let _child = Killed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gweb-rs"))
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--gmetad",
+                &gm.to_string(),
+            ])
+            .arg("--rrds")
+            .arg(&st.rrds)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gweb-rs binary"),
+    );
+    let addr = std::net::SocketAddr::new(LO, port);
+    let page = wait_for(Duration::from_secs(20), || {
+        std::net::TcpStream::connect(addr).ok()?;
+        let r = get(addr, &format!("/c/{}/h/{}", enc(CLUSTER), enc(&host)));
+        (r.status == 200).then_some(r)
+    });
+    let png = get(
+        addr,
+        &format!(
+            "/graph.png?c={}&h={}&g=load_report",
+            enc(CLUSTER),
+            enc(&host)
+        ),
+    );
+    let page = page.expect("the binary serves the host page");
+    assert!(page.text().contains("cpu_report"));
+    assert_eq!(png.header("content-type"), Some("image/png"));
+    assert_eq!(png.status, 200);
 }

@@ -84,10 +84,11 @@ pub fn search<'a>(clusters: &[&'a Cluster], q: &str, limit: usize) -> Found<'a> 
                 f.hosts.push((c, h));
             }
             for m in &h.metrics {
-                if m.name.to_lowercase().contains(&q) && seen.insert(m.name.as_str()) {
-                    if f.metrics.len() < limit {
-                        f.metrics.push((c, m.name.clone()));
-                    }
+                if m.name.to_lowercase().contains(&q)
+                    && seen.insert(m.name.as_str())
+                    && f.metrics.len() < limit
+                {
+                    f.metrics.push((c, m.name.clone()));
                 }
             }
         }

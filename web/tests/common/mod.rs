@@ -390,3 +390,21 @@ pub fn wait_rrd(st: &Stack, rel: &str, updates: usize) {
     })
     .unwrap_or_else(|| panic!("{} never appeared", f.display()));
 }
+
+/// A child process stopped by pid on drop (SIGTERM, then SIGKILL).
+pub struct Killed(pub std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child by pid.
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
+        let end = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < end {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
