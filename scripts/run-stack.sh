@@ -40,7 +40,7 @@ CONF
 mkdir -p "$STATE/rrds"
 
 start gmond-rs -f -c "$STATE/gmond.conf"
-start gmetad-rs -c "$STATE/gmetad.conf"
+start gmetad-rs -f -c "$STATE/gmetad.conf"
 start gweb-rs --listen 127.0.0.1:8080 --gmetad 127.0.0.1:8652 --rrds "$STATE/rrds"
 if [ -x "$BIN/relay-rs" ]; then
   # relay-rs reports group "relay" through its embedded agent to gmond-rs on 127.0.0.1:8649.

@@ -211,7 +211,7 @@ impl Cluster {
         let conf = self.dir.path().join("gmetad.conf");
         std::fs::write(&conf, self.gmetad_conf()).unwrap();
         let mut cmd = crate::netns::command_in(&self.gmetad_node.ns, &bin("gmetad-rs"));
-        cmd.arg("-c").arg(&conf).env("RUST_LOG", "warn");
+        cmd.arg("-f").arg("-c").arg(&conf).env("RUST_LOG", "warn");
         let p = Proc::spawn("gmetad-rs", &mut cmd, self.dir.path().join("gmetad.log"));
         let addr = self.gmetad_addr(8652);
         let up = wait_for(Duration::from_secs(20), || {

@@ -250,6 +250,54 @@ fn daemonizes_and_writes_the_daemons_pid() {
 }
 
 #[test]
+fn gmetad_rs_daemonizes_at_debug_level_0_and_writes_the_daemons_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (px, pi) = (free_tcp_port(), free_tcp_port());
+    let conf = dir.path().join("gmetad.conf");
+    let rrds = dir.path().join("rrds");
+    std::fs::create_dir_all(&rrds).unwrap();
+    // A source nobody listens on: the daemon keeps serving its (empty) grid.
+    std::fs::write(
+        &conf,
+        format!(
+            "data_source \"s\" 127.0.0.1:1\nxml_port {px}\ninteractive_port {pi}\nxml_bind 127.0.0.1\n\
+             interactive_bind 127.0.0.1\nrrd_rootdir \"{}\"\nsetuid off\ngridname \"detached\"\n",
+            rrds.display()
+        ),
+    )
+    .unwrap();
+    let pid_file = dir.path().join("gmetad.pid");
+    // The parent returns at once; the daemon keeps running detached.
+    let status = Command::new(bin("gmetad-rs"))
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pid_file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pid: i32 = wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
+    })
+    .expect("pid file");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], px));
+    let served = wait_for(Duration::from_secs(10), || fetch(addr));
+    // Stop it by its pid whatever happened.
+    // SAFETY: signalling the daemon this test started, by the pid it wrote.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let served = served.expect("the daemon serves 8651");
+    assert!(
+        String::from_utf8_lossy(&served).contains("<GRID NAME=\"detached\""),
+        "its own grid"
+    );
+    let gone = wait_for(Duration::from_secs(5), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+    assert!(gone.is_some(), "the daemon stops on SIGTERM");
+    assert!(!pid_file.exists(), "and removes its pid file");
+}
+
+#[test]
 fn gmetad_rs_drops_to_setuid_username_and_writes_as_that_user() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -281,6 +329,7 @@ fn gmetad_rs_drops_to_setuid_username_and_writes_as_that_user() {
     )
     .unwrap();
     let child = Command::new(bin("gmetad-rs"))
+        .arg("-f")
         .arg("-c")
         .arg(&conf)
         .stdout(Stdio::null())

@@ -17,15 +17,20 @@ struct Args {
     /// Location of gmetad configuration file
     #[arg(short = 'c', long = "conf")]
     conf: Option<PathBuf>,
-    /// Debug level. If greater than zero, daemon will stay in foreground.
-    #[arg(short = 'd', long = "debug", default_value_t = 0)]
-    debug: u32,
+    /// Debug level. If greater than zero, daemon will stay in foreground. Overrides the
+    /// configuration's debug_level.
+    #[arg(short = 'd', long = "debug")]
+    debug: Option<u32>,
     /// Write process-id to file
     #[arg(short = 'p', long = "pid-file")]
     pid_file: Option<PathBuf>,
+    /// Stay in the foreground at debug level 0 (a gmetad-rs extension, like gmond's -f)
+    #[arg(short = 'f', long = "foreground")]
+    foreground: bool,
 }
 
-fn load(args: &Args) -> Result<Config> {
+/// The configuration with its `debug_level` and `umask`.
+fn load(args: &Args) -> Result<(Config, u32, u32)> {
     let path = match &args.conf {
         Some(p) => p.clone(),
         None if Path::new(DEFAULT_CONF).exists() => PathBuf::from(DEFAULT_CONF),
@@ -33,13 +38,37 @@ fn load(args: &Args) -> Result<Config> {
             let c = Config::builtin();
             std::fs::create_dir_all(&c.rrd_rootdir)
                 .with_context(|| format!("creating {}", c.rrd_rootdir.display()))?;
-            return Ok(c);
+            return Ok((c, 0, 0));
         }
     };
     let p = path.to_string_lossy();
     let parsed =
         ganglia_proto::conf::gmetad::parse_gmetad_file(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Config::from_conf(&parsed).with_context(|| format!("{p}"))
+    let cfg = Config::from_conf(&parsed).with_context(|| format!("{p}"))?;
+    Ok((cfg, parsed.debug_level, parsed.umask))
+}
+
+/// Detach as gmetad does at debug level 0: fork (the parent exits), new session, the
+/// configured umask, standard streams on /dev/null.
+fn daemonize(umask: u32) -> Result<()> {
+    // SAFETY: called before any thread or runtime exists, so fork duplicates only this thread.
+    match unsafe { libc::fork() } {
+        -1 => anyhow::bail!("fork failed: {}", std::io::Error::last_os_error()),
+        0 => {}
+        _ => std::process::exit(0),
+    }
+    // SAFETY: plain syscalls in the child; /dev/null is opened read-write for the std streams.
+    unsafe {
+        libc::setsid();
+        libc::umask(umask as libc::mode_t);
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd >= 0 {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+            libc::dup2(fd, 2);
+        }
+    }
+    Ok(())
 }
 
 /// Become `user` once the ports are bound, as gmetad does (only when running as root).
@@ -71,12 +100,14 @@ fn drop_privileges(user: &str) -> Result<()> {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    // librrd's Rust binding logs every call at debug level: keep that out of -d output.
-    let filter = if args.debug > 0 {
-        "debug,rrd=info"
-    } else {
-        "info"
+    let loaded = load(&args);
+    let debug = match (&loaded, args.debug) {
+        (_, Some(d)) => d,
+        (Ok((_, d, _)), None) => *d,
+        (Err(_), None) => 0,
     };
+    // librrd's Rust binding logs every call at debug level: keep that out of -d output.
+    let filter = if debug > 0 { "debug,rrd=info" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
@@ -84,7 +115,13 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match run(args) {
+    let r = loaded.and_then(|(cfg, _, umask)| {
+        if debug == 0 && !args.foreground {
+            daemonize(umask)?;
+        }
+        run(args, cfg)
+    });
+    match r {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gmetad-rs: {e:#}");
@@ -93,8 +130,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<()> {
-    let cfg = load(&args)?;
+fn run(args: Args, cfg: Config) -> Result<()> {
     if let Some(p) = &args.pid_file {
         std::fs::write(p, format!("{}\n", std::process::id()))
             .with_context(|| format!("writing {}", p.display()))?;
