@@ -23,6 +23,7 @@ const RAW: &[&str] = &[
     "<i>evil",
     "lab <&>",
     "desc \"'&<>",
+    "<script>v</script>",
 ];
 
 fn assert_no_raw(path: &str, body: &str) {

@@ -3,7 +3,6 @@
 //! gweb-rs), a small HTTP client, PNG checks and waits.
 #![allow(dead_code, unreachable_pub)]
 
-use ganglia_proto::xdr::{self, Message, Metadata, MetricId, WireValue};
 use gmetad::config::{Config, Source};
 use gmetad::daemon::Gmetad;
 use gmond::agent::Agent;
@@ -24,7 +23,10 @@ pub const EVIL_GROUP: &str = "<b>grp\"'&</b>";
 /// A hostile host name (spoofed like `gmetric -S`).
 pub const EVIL_HOST: &str = "<img src=x onerror=alert(1)>\"'&";
 /// The hostile host's metric.
-pub const EVIL_HOST_METRIC: &str = "</script>m\"<&>'";
+/// (gmetric refuses '"' in names, values, types and units.)
+pub const EVIL_HOST_METRIC: &str = "</script>m<&>'";
+/// A hostile string value (gmetric -t string) of the hostile host.
+pub const EVIL_VALUE: &str = "<script>v</script>&'";
 
 pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let end = Instant::now() + timeout;
@@ -179,39 +181,23 @@ pub fn png_stats(bytes: &[u8], rgb: Option<[u8; 3]>) -> (u32, u32, usize, usize)
     (info.width, info.height, colours.len(), hits)
 }
 
-/// Metadata + value packets of a float metric from a (possibly spoofed) host.
-pub fn packets(host: &str, name: &str, spoof: bool, v: f32, group: &str) -> [Vec<u8>; 2] {
-    let id = MetricId { host, name, spoof };
-    let mut meta = Vec::new();
-    xdr::encode(
-        &Message::Metadata {
-            id,
-            meta: Metadata {
-                metric_type: "float",
-                name,
-                units: "u<&>",
-                slope: 3,
-                tmax: 60,
-                dmax: 0,
-                extra: vec![
-                    ("GROUP", group),
-                    ("TITLE", "<i>title</i>"),
-                    ("DESC", "\"desc'&<>"),
-                ],
-            },
-        },
-        &mut meta,
-    );
-    let mut val = Vec::new();
-    xdr::encode(
-        &Message::Value {
-            id,
-            fmt: "%.1f",
-            value: WireValue::Float(v),
-        },
-        &mut val,
-    );
-    [meta, val]
+/// The two datagrams gmetric-rs's own builder makes for `gmetric -S 10.9.8.7:<EVIL_HOST> ...`.
+pub fn gmetric_packets(name: &str, value: &str, ty: &str) -> [Vec<u8>; 2] {
+    let args = gmond::gmetric::GmetricArgs {
+        name: Some(name.into()),
+        value: Some(value.into()),
+        metric_type: Some(ty.into()),
+        units: "u<&>".into(),
+        slope: "both".into(),
+        tmax: 60,
+        dmax: 0,
+        group: Some(EVIL_GROUP.into()),
+        desc: Some("\"desc'&<>".into()),
+        title: Some("<i>title</i>".into()),
+        spoof: Some(format!("10.9.8.7:{EVIL_HOST}")),
+        ..Default::default()
+    };
+    gmond::gmetric::build(&args, "unused", None).expect("gmetric accepts these arguments")
 }
 
 /// The in-process stack.
@@ -263,12 +249,13 @@ impl Stack {
         .expect("the agent's host reaches gmetad-rs with load_one")
     }
 
-    /// Send the hostile spoofed host's metric once.
+    /// Send the hostile spoofed host's metrics once, as gmetric-rs builds them.
     pub fn send_evil_host(&self, v: f32) {
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let spoof = format!("10.9.8.7:{EVIL_HOST}");
-        for p in packets(&spoof, EVIL_HOST_METRIC, true, v, EVIL_GROUP) {
-            s.send_to(&p, self.udp).unwrap();
+        let float = gmetric_packets(EVIL_HOST_METRIC, &v.to_string(), "float");
+        let string = gmetric_packets("evil_string", EVIL_VALUE, "string");
+        for p in float.iter().chain(string.iter()) {
+            s.send_to(p, self.udp).unwrap();
         }
     }
 }
