@@ -131,8 +131,16 @@ pub fn run(cfg: &LoadConfig) -> Result<Summary, LoadError> {
         std::thread::spawn(move || send(&members, epoch, secs, scale, &sent))
     };
     let start = Instant::now();
+    let mut last_ping = Instant::now();
     while !sender.is_finished() {
         std::thread::sleep(Duration::from_millis(100));
+        if last_ping.elapsed() > Duration::from_secs(10) {
+            // Keeps members whose media is sparse (tiny rate scales) from being reaped.
+            for c in &mut controls {
+                c.request(r#"{"op":"ping"}"#)?;
+            }
+            last_ping = Instant::now();
+        }
         let t = start.elapsed().as_secs_f64();
         if cfg.progress && (t.fract() < 0.1) {
             eprintln!(
