@@ -455,3 +455,55 @@ fn the_gweb_rs_binary_takes_its_flags_and_serves() {
     assert_eq!(png.header("content-type"), Some("image/png"));
     assert_eq!(png.status, 200);
 }
+
+#[test]
+fn a_child_grid_is_listed_with_its_summary_graph_and_web_link() {
+    let st = stack(20);
+    ready(&st);
+    let _g = st.rt.enter();
+    // A top-level gmetad-rs polling the stack's gmetad-rs: the stack's grid becomes a child.
+    let top_rrds = st.dir.path().join("top-rrds");
+    let mut cfg = gmetad::config::Config::builtin();
+    cfg.sources = vec![gmetad::config::Source {
+        name: "child".into(),
+        step: 1,
+        addrs: vec![st.gmetad.as_ref().unwrap().xml_addr],
+    }];
+    cfg.gridname = "top".into();
+    cfg.xml_addr = std::net::SocketAddr::new(LO, 0);
+    cfg.interactive_addr = std::net::SocketAddr::new(LO, 0);
+    cfg.rrd_rootdir = top_rrds.clone();
+    cfg.rras = RRAS.iter().map(|r| r.to_string()).collect();
+    let top = gmetad::daemon::Gmetad::start(cfg).unwrap();
+    let w = web(top.interactive_addr, &top_rrds);
+    let child = "grid<&>";
+    wait_for(Duration::from_secs(40), || {
+        top.flush_rrds();
+        top_rrds
+            .join(format!("{child}/__SummaryInfo__/load_one.rrd"))
+            .exists()
+            .then_some(())
+    })
+    .expect("top gmetad-rs writes the child grid's summary");
+    let page = get(w.addr, "/").text();
+    assert!(
+        page.contains("top Grid") && page.contains("grid grid&lt;&amp;&gt;"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("/graph.png?c={}&amp;g=load_report", enc(child))),
+        "{page}"
+    );
+    assert_no_raw("/", &page);
+    let g = get(
+        w.addr,
+        &format!("/graph.png?c={}&g=load_report", enc(child)),
+    );
+    assert_eq!(
+        (g.status, g.header("content-type")),
+        (200, Some("image/png"))
+    );
+    let _ = png_stats(&g.body, None);
+    st.rt.block_on(w.shutdown());
+    st.rt.block_on(top.shutdown());
+}
