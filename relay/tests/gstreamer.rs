@@ -41,6 +41,15 @@ fn stop(p: &mut Proc) -> bool {
     wait_exit(p, Duration::from_secs(10))
 }
 
+/// Whether some socket is bound to UDP 127.0.0.1:`port` (from /proc/net/udp).
+fn udp_bound(port: u16) -> bool {
+    let want = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/udp")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(want.as_str()))
+}
+
 fn forwarded(r: &Relay, ssrc: u32) -> u64 {
     stream(&r.admin(), ssrc)["packets_out"]
         .as_u64()
@@ -77,7 +86,8 @@ fn through_relay(
         ),
     );
     // The receiver must be listening before media flows.
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for(Duration::from_secs(20), || udp_bound(rx_port).then_some(()))
+        .unwrap_or_else(|| panic!("receiver never bound its port: {}", receiver.log()));
     let bind = free_udp_port();
     let mut tx = gst(
         "gst-sender",
