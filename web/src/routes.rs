@@ -258,7 +258,22 @@ async fn relay_view(State(st): State<Shared>, Query(p): Query<Params>) -> R<Resp
         .flat_map(|c| c.hosts.iter().map(move |h| (*c, h)))
         .filter(|(_, h)| h.metrics.iter().any(model::is_relay_metric))
         .collect();
-    Ok(page(misc::relay(&relays, &ctx)))
+    let mut names: Vec<&str> = relays.iter().map(|(c, _)| c.name.as_str()).collect();
+    names.dedup();
+    let totals: Vec<(String, Vec<&str>)> = names
+        .into_iter()
+        .map(|c| {
+            let scope = Scope::Cluster(c.to_owned());
+            let ms = misc::RELAY_TOTALS
+                .iter()
+                .copied()
+                .filter(|m| rrdpath::file(&st.rrds, &scope, m).is_some())
+                .collect();
+            (c.to_owned(), ms)
+        })
+        .filter(|(_, ms): &(String, Vec<&str>)| !ms.is_empty())
+        .collect();
+    Ok(page(misc::relay(&relays, &totals, &ctx)))
 }
 
 async fn search_view(State(st): State<Shared>, Query(p): Query<Params>) -> R<Response> {

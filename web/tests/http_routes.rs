@@ -141,10 +141,19 @@ fn every_route_answers_with_status_content_type_and_csp() {
     ] {
         assert!(hp.contains(want), "host page lacks {want:?}");
     }
+    wait_rrd(
+        &st,
+        &format!("{CLUSTER}/__SummaryInfo__/relay_tx_bits.rrd"),
+        0,
+    );
     let relay = get(a, "/relay").text();
     assert!(
         relay.contains("relay_tx_bits") && relay.contains(&host),
         "{relay}"
+    );
+    assert!(
+        relay.contains(&format!("/graph.png?c={c}&amp;m=relay_tx_bits")),
+        "cluster relay totals: {relay}"
     );
     let found = get(a, "/search?q=LOAD_ONE").text();
     assert!(found.contains(&format!("/c/{c}/m/load_one?")), "{found}");

@@ -5,8 +5,17 @@ use crate::model;
 use ganglia_proto::xml::{Cluster, Host};
 use maud::{Markup, html};
 
-/// The relay page: `relays` are (cluster, host) pairs that have relay metrics.
-pub fn relay(relays: &[(&Cluster, &Host)], ctx: &Ctx) -> Markup {
+/// Relay metrics whose cluster totals (summary sums) mean something.
+pub const RELAY_TOTALS: &[&str] = &[
+    "relay_rx_bits",
+    "relay_tx_bits",
+    "relay_streams",
+    "relay_participants",
+];
+
+/// The relay page: `relays` are (cluster, host) pairs that have relay metrics; `totals` the
+/// clusters' summary metrics of [`RELAY_TOTALS`] that have files.
+pub fn relay(relays: &[(&Cluster, &Host)], totals: &[(String, Vec<&str>)], ctx: &Ctx) -> Markup {
     let val = |h: &Host, n: &str| {
         model::metric(h, n).map_or(String::from("-"), |m| format!("{} {}", m.val, m.units))
     };
@@ -30,6 +39,16 @@ pub fn relay(relays: &[(&Cluster, &Host)], ctx: &Ctx) -> Markup {
                             td { (val(h, "relay_tx_bits")) }
                             td { (val(h, "relay_loss_pct")) }
                             td { (val(h, "relay_jitter_ms")) }
+                        }
+                    }
+                }
+            }
+            @for (c, ms) in totals {
+                section.relay {
+                    h2 { "Cluster " (c) ": totals" }
+                    div.graphs {
+                        @for m in ms {
+                            (graph(G { c: Some(c), h: None, g: None, m: Some(m) }, ctx, "small", m))
                         }
                     }
                 }
