@@ -125,6 +125,24 @@ fn latching_rtcp_and_leaving_by_closing_the_connection() {
     assert_eq!(v["ok"], true);
     assert_eq!(r.admin()["totals"]["rooms"], 0);
     assert_eq!(c2.request(r#"{"op":"ping"}"#).unwrap()["pong"], true);
+    // The admin endpoint answers JSON errors for unknown paths; the control plane answers
+    // over-long lines with an error and closes.
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(r.s().admin_addr).unwrap();
+    s.write_all(b"GET /nope HTTP/1.0\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.0 404"), "{resp}");
+    let long = format!("{{\"op\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(5000));
+    let v = c2.request(&long).unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("longer than 4096"),
+        "{v}"
+    );
+    assert!(
+        c2.request(r#"{"op":"ping"}"#).is_err(),
+        "closed after an over-long line"
+    );
 }
 
 fn wait_for(mut f: impl FnMut() -> Option<()>) {

@@ -68,6 +68,20 @@ async fn connection(
             let msg =
                 format!("{{\"ok\":false,\"error\":\"request longer than {MAX_LINE} bytes\"}}\n");
             wr.write_all(msg.as_bytes()).await?;
+            wr.shutdown().await?;
+            // Swallow what the peer is still sending (bounded), so closing does not reset the
+            // connection before it read the answer.
+            let mut sink = [0u8; 4096];
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+                let mut left = 1 << 20;
+                while left > 0 {
+                    match rd.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left -= n.min(left),
+                    }
+                }
+            })
+            .await;
             return Ok(());
         }
         let text = String::from_utf8_lossy(&line);
