@@ -122,3 +122,77 @@ impl RelayMetrics {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ganglia_proto::Value;
+
+    #[test]
+    fn ticks_become_gauges_and_per_second_rates() {
+        let reg = Registry::default();
+        let mut m = RelayMetrics::register(&reg, 1, 4).unwrap();
+        let mut drops = Drops::default();
+        let mut t = Totals {
+            rooms: 2,
+            participants: 5,
+            publishers: 3,
+            rx_packets: 100,
+            rx_bytes: 10_000,
+            tx_packets: 300,
+            tx_bytes: 30_000,
+            lost: 0,
+        };
+        let iv = Interval {
+            loss_pct: 1.5,
+            lost: 2,
+            jitter_ms: 3.25,
+            active_streams: 3,
+        };
+        let d = |u| DriverFigures {
+            fwd_latency_us: 42.0,
+            udp_drops: Some(u),
+        };
+        m.update(&t, &iv, &drops, d(7));
+        for n in [
+            "relay_rx_pkts",
+            "relay_tx_pkts",
+            "relay_tx_bits",
+            "relay_bytes_in",
+            "relay_auth_failures",
+            "relay_drops",
+            "relay_udp_drops",
+        ] {
+            assert_eq!(
+                reg.sample(n, 100),
+                Some(Value::Float(0.0)),
+                "{n}: first sample"
+            );
+        }
+        t.rx_packets += 50;
+        t.rx_bytes += 5_000;
+        t.tx_packets += 150;
+        t.tx_bytes += 15_000;
+        drops.add(DropReason::BadToken);
+        drops.add(DropReason::Forged);
+        drops.add(DropReason::Malformed);
+        m.update(&t, &iv, &drops, d(17));
+        let at = |n| reg.sample(n, 110);
+        assert_eq!(at("relay_rx_pkts"), Some(Value::Float(5.0)));
+        assert_eq!(at("relay_tx_pkts"), Some(Value::Float(15.0)));
+        assert_eq!(at("relay_tx_bits"), Some(Value::Float(12_000.0)));
+        assert_eq!(at("relay_bytes_in"), Some(Value::Float(500.0)));
+        assert_eq!(at("relay_auth_failures"), Some(Value::Float(0.2)));
+        assert_eq!(
+            at("relay_drops"),
+            Some(Value::Float(0.2)),
+            "forged + malformed"
+        );
+        assert_eq!(at("relay_udp_drops"), Some(Value::Float(1.0)));
+        assert_eq!(at("relay_rooms"), Some(Value::UInt(2)));
+        assert_eq!(at("relay_participants"), Some(Value::UInt(5)));
+        assert_eq!(at("relay_streams"), Some(Value::UInt(3)));
+        assert_eq!(at("relay_jitter_ms"), Some(Value::Float(3.25)));
+        assert_eq!(at("relay_fwd_latency_us"), Some(Value::Float(42.0)));
+    }
+}
