@@ -456,3 +456,45 @@ impl Rrd {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(root: &Path, scope: &Scope, what: What) -> Vec<String> {
+        let (el, _) = elements(root, scope, &what).unwrap();
+        let props = GraphProps::default();
+        rrd::ops::graph::graph_args(None, &props, &el).unwrap()
+    }
+
+    #[test]
+    fn reports_use_the_files_that_exist_and_summaries_average_cpu() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        let host = Scope::Host("c:1".into(), "h".into());
+        let sum = Scope::Cluster("c:1".into());
+        std::fs::create_dir_all(r.join("c:1/h")).unwrap();
+        std::fs::create_dir_all(r.join("c:1/__SummaryInfo__")).unwrap();
+        for m in ["mem_total", "mem_free", "cpu_user", "load_one"] {
+            std::fs::write(r.join(format!("c:1/h/{m}.rrd")), b"").unwrap();
+            std::fs::write(r.join(format!("c:1/__SummaryInfo__/{m}.rrd")), b"").unwrap();
+        }
+        let mem = args(r, &host, What::Report(Report::Mem));
+        assert!(mem.iter().any(|a| a == "CDEF:c2=d0,d1,-,1024,*"), "{mem:?}");
+        // ':' in a directory name is escaped for librrd's DEF parser.
+        assert!(mem[0].contains("c\\:1/h/mem_total.rrd:sum:AVERAGE"), "{mem:?}");
+        let cpu = args(r, &sum, What::Report(Report::Cpu));
+        assert!(cpu.iter().any(|a| a.ends_with(":num:AVERAGE")), "{cpu:?}");
+        assert!(cpu.iter().any(|a| a == "CDEF:c2=d0,d1,/"), "{cpu:?}");
+        let load = args(r, &host, What::Report(Report::Load));
+        assert_eq!(load.iter().filter(|a| a.starts_with("DEF:")).count(), 1);
+        assert!(matches!(
+            elements(r, &host, &What::Report(Report::Network)),
+            Err(GraphError::NoData(_))
+        ));
+        assert_eq!(
+            reports_with_files(r, &host),
+            vec![Report::Load, Report::Cpu, Report::Mem]
+        );
+    }
+}

@@ -21,7 +21,7 @@ const RAW: &[&str] = &[
     "<b>grp",
     "<i>title",
     "<i>evil",
-    "lab <&>",
+    "lab:<&>",
     "desc \"'&<>",
     "<script>v</script>",
 ];
@@ -193,7 +193,7 @@ fn hostile_names_travel_the_real_path_and_come_out_escaped() {
         "group heading escaped: {body}"
     );
     assert!(
-        body.contains("lab &lt;&amp;&gt; &quot;q&quot; 'a'"),
+        body.contains("lab:&lt;&amp;&gt; &quot;q&quot; 'a'"),
         "cluster name escaped"
     );
     // The hostile host has its own page, graphs and entries, all escaped.

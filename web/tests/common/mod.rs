@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 pub const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// A cluster name with every character HTML and gmetad's query grammar care about.
-pub const CLUSTER: &str = "lab <&> \"q\" 'a'";
+/// (with a ':', which librrd's DEF syntax needs escaped)
+pub const CLUSTER: &str = "lab:<&> \"q\" 'a'";
 /// A hostile metric name (embedded gauge on the agent's own host).
 /// (The embedding API refuses '/', '"', ':' and spaces, so those travel the gmetric path.)
 pub const EVIL_METRIC: &str = "<script>alert('m')&x";
