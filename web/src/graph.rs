@@ -482,7 +482,10 @@ mod tests {
         let mem = args(r, &host, What::Report(Report::Mem));
         assert!(mem.iter().any(|a| a == "CDEF:c2=d0,d1,-,1024,*"), "{mem:?}");
         // ':' in a directory name is escaped for librrd's DEF parser.
-        assert!(mem[0].contains("c\\:1/h/mem_total.rrd:sum:AVERAGE"), "{mem:?}");
+        assert!(
+            mem[0].contains("c\\:1/h/mem_total.rrd:sum:AVERAGE"),
+            "{mem:?}"
+        );
         let cpu = args(r, &sum, What::Report(Report::Cpu));
         assert!(cpu.iter().any(|a| a.ends_with(":num:AVERAGE")), "{cpu:?}");
         assert!(cpu.iter().any(|a| a == "CDEF:c2=d0,d1,/"), "{cpu:?}");

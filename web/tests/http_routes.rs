@@ -516,3 +516,32 @@ fn a_child_grid_is_listed_with_its_summary_graph_and_web_link() {
     st.rt.block_on(w.shutdown());
     st.rt.block_on(top.shutdown());
 }
+
+#[test]
+fn a_dead_gmetad_or_a_malformed_query_gives_an_error_page_not_a_panic() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _g = rt.enter();
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on this port.
+    let dead = std::net::SocketAddr::new(LO, free_tcp_port());
+    let w = web(dead, dir.path());
+    for (path, status) in [
+        ("/", 502),
+        ("/c/lab", 502),
+        ("/relay", 502),
+        ("/graph.png?c=lab&h=x&m=y", 502),
+        ("/search?q=%FF%FE", 502),
+        ("/?r=%ZZ", 400),
+        ("/c/%FF", 400),
+    ] {
+        let r = get(w.addr, path);
+        assert_eq!(r.status, status, "{path}: {}", r.text());
+        assert!(
+            r.header("content-security-policy").is_some(),
+            "{path}: CSP on errors too"
+        );
+    }
+    // The server is still up after all that.
+    assert_eq!(get(w.addr, "/static/gweb.css").status, 200);
+    rt.block_on(w.shutdown());
+}
