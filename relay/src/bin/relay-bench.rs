@@ -28,6 +28,9 @@ struct Args {
     /// Interleaved rounds (ceiling, relay, ...); the best round of each is reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Input rate (packets/s) for the latency phases instead of half the measured capacity.
+    #[arg(long)]
+    latency_rate: Option<f64>,
     /// Receivers per publisher.
     #[arg(long, default_value_t = 4)]
     fanout: usize,
@@ -190,6 +193,7 @@ fn phase(
     cpu_pid: u32,
     epoch: Instant,
 ) -> Phase {
+    drain(sinks);
     let stop = Arc::new(AtomicBool::new(false));
     let received = Arc::new(AtomicU64::new(0));
     let rx = {
@@ -238,6 +242,25 @@ fn latency_key(p: &Phase) -> f64 {
         f64::NEG_INFINITY
     } else {
         -p.p99_us
+    }
+}
+
+/// Wait until the previous phase's backlog has drained: nothing arrives for 300 ms (at most 10 s).
+fn drain(sinks: &Sinks) {
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut quiet_since = Instant::now();
+    let mut buf = [0u8; 2048];
+    while Instant::now() < end && quiet_since.elapsed() < Duration::from_millis(300) {
+        let mut got = false;
+        for s in &sinks.socks {
+            while s.recv_from(&mut buf).is_ok() {
+                got = true;
+            }
+        }
+        if got {
+            quiet_since = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -542,12 +565,18 @@ fn main() -> Result<()> {
     }
     let (c_full, r_full) = (c_full.context("a round")?, r_full.context("a round")?);
     // Latency at half the relay's capacity, through both (lowest p99 of the rounds).
-    let half_in = r_full.fwd_pps / a.fanout as f64 / 2.0;
+    let half_in = a
+        .latency_rate
+        .unwrap_or(r_full.fwd_pps / a.fanout as f64 / 2.0);
     let (mut r_half, mut c_half) = (None, None);
-    for _ in 0..a.rounds.max(1) {
+    for round in 1..=a.rounds.max(1) {
         ctl.request(r#"{"op":"ping"}"#)?;
         let r = phase(
             &src, j.media, &sinks, a.size, 1, half_in, a.seconds, relay_pid, epoch,
+        );
+        eprintln!(
+            "relay-bench: round {round}: at {half_in:.0} in/s relay-rs p50 {:.0} us p99 {:.0} us",
+            r.p50_us, r.p99_us
         );
         r_half = best(r_half, r, latency_key);
         let c = phase(
@@ -560,6 +589,10 @@ fn main() -> Result<()> {
             a.seconds,
             ceiling_pid,
             epoch,
+        );
+        eprintln!(
+            "relay-bench: round {round}: at {half_in:.0} in/s ceiling p50 {:.0} us p99 {:.0} us",
+            c.p50_us, c.p99_us
         );
         c_half = best(c_half, c, latency_key);
     }
