@@ -161,9 +161,17 @@ async fn cluster_view(
     };
     let sort = model::SortBy::parse(p.sort.as_deref());
     let files = cluster_files(&st, c, &metric, true);
-    Ok(page(cluster::render(
-        c, sort, &metric, &metrics, &files, &ctx,
-    )))
+    let out = page(cluster::render(c, sort, &metric, &metrics, &files, &ctx));
+    drop_off_path(doc);
+    Ok(out)
+}
+
+/// Free a (possibly large) tree on the blocking pool when this was its last user, so the
+/// answer does not wait for thousands of deallocations.
+fn drop_off_path(doc: Arc<Document>) {
+    if Arc::strong_count(&doc) == 1 {
+        tokio::task::spawn_blocking(move || drop(doc));
+    }
 }
 
 /// Which of a cluster's report graphs (or, with `reports` false, its summary graph of `metric`)
