@@ -68,6 +68,9 @@ fn media_reaches_every_other_member_of_the_room_and_nobody_else() {
         (Some(50), Some(100))
     );
     assert_eq!(s11["lost"], 0);
+    // Every copy's receive-to-send time (kernel receive timestamp) is in the histogram.
+    assert_eq!(snap["fwd_latency"]["count"], 50 * (3 * 2 + 2));
+    assert!(snap["fwd_latency"]["p99_us"].as_u64().is_some());
     assert_eq!(s11["kind"], "audio");
 }
 

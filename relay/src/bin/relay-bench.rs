@@ -6,6 +6,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use relay::client::Control;
+use relay::core::hist;
 use relay::core::rtp::write_rtp_header;
 use relay::core::token::Tokens;
 use std::io::{BufRead, BufReader, Write};
@@ -178,6 +179,8 @@ struct Phase {
     p99_us: f64,
     sent: u64,
     received: u64,
+    /// relay-rs's own receive-to-send p50/p99 (kernel receive timestamps), µs.
+    added: Option<(u64, u64)>,
 }
 
 /// Offer `rate` packets/s (0: as fast as possible) from `src` to `dst` for `secs`, count what
@@ -233,6 +236,7 @@ fn phase(
         p99_us: pct(0.99),
         sent,
         received: received.load(Ordering::Relaxed),
+        added: None,
     }
 }
 
@@ -262,6 +266,36 @@ fn drain(sinks: &Sinks) {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// relay-rs's receive-to-send histogram (bucket counts) from its admin endpoint.
+fn admin_latency(admin: SocketAddr) -> Result<Vec<u64>> {
+    let mut s = std::net::TcpStream::connect_timeout(&admin, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.write_all(b"GET /stats HTTP/1.0\r\n\r\n")?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut s, &mut text)?;
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let v: serde_json::Value = serde_json::from_str(body)?;
+    let mut counts = vec![0u64; hist::BUCKETS];
+    for b in v["fwd_latency"]["buckets"]
+        .as_array()
+        .context("fwd_latency buckets")?
+    {
+        let (lo, n) = (b[0].as_u64().unwrap_or(0), b[1].as_u64().unwrap_or(0));
+        counts[hist::index(lo)] += n;
+    }
+    Ok(counts)
+}
+
+/// p50/p99 of what was added between two histogram snapshots.
+fn added_latency(before: &[u64], after: &[u64]) -> Option<(u64, u64)> {
+    let d: Vec<u64> = after
+        .iter()
+        .zip(before)
+        .map(|(a, b)| a.saturating_sub(*b))
+        .collect();
+    Some((hist::quantile(&d, 0.5)?, hist::quantile(&d, 0.99)?))
 }
 
 fn generate(
@@ -488,13 +522,14 @@ fn main() -> Result<()> {
         ),
     )?;
     let control: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let admin: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let relay_child = Command::new(sibling("relay-rs")?)
         .arg("--control")
         .arg(control.to_string())
         .arg("--media")
         .arg(format!("127.0.0.1:{}", free_port()?))
         .arg("--admin")
-        .arg(format!("127.0.0.1:{}", free_port()?))
+        .arg(admin.to_string())
         .arg("--secret-file")
         .arg(&secret)
         .arg("--gmond-conf")
@@ -571,12 +606,15 @@ fn main() -> Result<()> {
     let (mut r_half, mut c_half) = (None, None);
     for round in 1..=a.rounds.max(1) {
         ctl.request(r#"{"op":"ping"}"#)?;
-        let r = phase(
+        drain(&sinks); // the previous phase's backlog must not count
+        let before = admin_latency(admin)?;
+        let mut r = phase(
             &src, j.media, &sinks, a.size, 1, half_in, a.seconds, relay_pid, epoch,
         );
+        r.added = added_latency(&before, &admin_latency(admin)?);
         eprintln!(
-            "relay-bench: round {round}: at {half_in:.0} in/s relay-rs p50 {:.0} us p99 {:.0} us",
-            r.p50_us, r.p99_us
+            "relay-bench: round {round}: at {half_in:.0} in/s relay-rs p50 {:.0} us p99 {:.0} us end to end; inside relay-rs (kernel rx timestamp to sent) p50/p99 {:?} us",
+            r.p50_us, r.p99_us, r.added
         );
         r_half = best(r_half, r, latency_key);
         let c = phase(
@@ -624,6 +662,8 @@ fn main() -> Result<()> {
             "relay_cpu_ns_per_fwd": r_full.cpu_ns_per_fwd.round(),
             "half_load_in_pps": half_in.round(),
             "relay_p50_us": r_half.p50_us, "relay_p99_us": r_half.p99_us,
+            "relay_added_p50_us": r_half.added.map(|a| a.0),
+            "relay_added_p99_us": r_half.added.map(|a| a.1),
             "relay_half_load_loss_pct": (loss(&r_half) * 1000.0).round() / 1000.0,
             "ceiling_p50_us": c_half.p50_us, "ceiling_p99_us": c_half.p99_us,
         })

@@ -3,6 +3,7 @@
 //! destinations come out. No sockets, no clocks.
 
 pub mod bucket;
+pub mod hist;
 pub mod rtp;
 pub mod seq;
 pub mod stats;

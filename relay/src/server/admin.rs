@@ -2,18 +2,38 @@
 //! minimal HTTP/1.0 response, then closes.
 
 use crate::core::Relay;
+use crate::core::hist;
+use crate::server::media::MediaCounters;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// Receive-to-send latency since start: percentiles and the non-empty buckets
+/// (`[lower bound µs, count]`, so readers can diff two snapshots).
+pub fn latency_json(counts: &[u64]) -> serde_json::Value {
+    let buckets: Vec<(u64, u64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(i, c)| (hist::lower_bound(i), *c))
+        .collect();
+    serde_json::json!({
+        "count": counts.iter().sum::<u64>(),
+        "p50_us": hist::quantile(counts, 0.5),
+        "p99_us": hist::quantile(counts, 0.99),
+        "buckets": buckets,
+    })
+}
+
 /// Serve until the listener task is aborted.
-pub async fn serve(listener: TcpListener, relay: Arc<Mutex<Relay>>) {
+pub async fn serve(listener: TcpListener, relay: Arc<Mutex<Relay>>, media: Arc<MediaCounters>) {
     loop {
         let Ok((mut s, peer)) = listener.accept().await else {
             continue;
         };
         let relay = relay.clone();
+        let media = media.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 2048];
             let mut got = 0;
@@ -37,7 +57,9 @@ pub async fn serve(listener: TcpListener, relay: Arc<Mutex<Relay>>) {
                 .to_owned();
             let (status, body) = if path == "/" || path.starts_with("/stats") {
                 let snap = relay.lock().unwrap_or_else(|e| e.into_inner()).snapshot();
-                ("200 OK", serde_json::to_string(&snap).unwrap_or_default())
+                let mut v = serde_json::to_value(&snap).unwrap_or_default();
+                v["fwd_latency"] = latency_json(&media.latency.counts());
+                ("200 OK", v.to_string())
             } else {
                 (
                     "404 Not Found",

@@ -2,6 +2,7 @@
 //! decisions, sendmmsg out. The relay state is locked once per received batch.
 
 use crate::core::Relay;
+use crate::core::hist::Histogram;
 use crate::core::stats::DropReason;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::net::{SocketAddr, UdpSocket};
@@ -20,6 +21,8 @@ pub const SOCKET_BUFFER: usize = 8 << 20;
 /// Counters the media thread publishes without taking the relay lock.
 #[derive(Debug, Default)]
 pub struct MediaCounters {
+    /// Per forwarded copy: kernel receive timestamp to sendmmsg return, µs.
+    pub latency: Histogram,
     /// Sum over forwarded copies of (sent - received) in ns.
     pub latency_ns: AtomicU64,
     /// Forwarded copies measured.
@@ -57,6 +60,18 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     set_buffer(&s, libc::SO_RCVBUFFORCE, SOCKET_BUFFER);
     set_buffer(&s, libc::SO_SNDBUFFORCE, SOCKET_BUFFER);
     s.bind(&addr.into())?;
+    let on: libc::c_int = 1;
+    // SAFETY: valid fd and option value. Kernel receive timestamps measure the added latency;
+    // without them the batch's wake-up time is used.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
     s.set_read_timeout(Some(Duration::from_millis(100)))?;
     Ok(s.into())
 }
@@ -87,6 +102,7 @@ struct Batch {
     bufs: Vec<[u8; BUF]>,
     iov: Vec<libc::iovec>,
     names: Vec<libc::sockaddr_storage>,
+    ctrl: Vec<[u64; 8]>,
     msgs: Vec<libc::mmsghdr>,
 }
 
@@ -105,6 +121,7 @@ impl Batch {
                 n
             ],
             names: vec![zero_name; n],
+            ctrl: vec![[0u64; 8]; n],
             msgs: vec![zero_msg; n],
         }
     }
@@ -119,8 +136,8 @@ impl Batch {
             h.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_iov = &mut self.iov[i];
             h.msg_iovlen = 1;
-            h.msg_control = std::ptr::null_mut();
-            h.msg_controllen = 0;
+            h.msg_control = self.ctrl[i].as_mut_ptr().cast();
+            h.msg_controllen = std::mem::size_of::<[u64; 8]>();
             h.msg_flags = 0;
             self.msgs[i].msg_len = 0;
         }
@@ -141,6 +158,30 @@ fn recv_batch(fd: i32, b: &mut Batch) -> usize {
         )
     };
     usize::try_from(n).unwrap_or(0)
+}
+
+/// The kernel receive timestamp (CLOCK_REALTIME ns) of datagram `i`, if the kernel gave one.
+fn rx_time(b: &Batch, i: usize) -> Option<u64> {
+    let h = &b.msgs[i].msg_hdr;
+    // SAFETY: the kernel filled msg_control within msg_controllen; the CMSG macros stay inside
+    // it and the payload of SCM_TIMESTAMPNS is a timespec (read unaligned).
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(h);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                return Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
+            }
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+    }
+    None
+}
+
+fn realtime_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 fn source(b: &Batch, i: usize) -> Option<SocketAddr> {
@@ -258,11 +299,21 @@ pub fn run(
         }
         let failed = send_all(fd, &mut b, &out, &mut scratch, &mut iov);
         let took = t_recv.elapsed().as_nanos() as u64;
-        let sent = out.len() as u64 - failed;
+        let done = realtime_ns();
+        // Per received datagram: its copies (out is ordered by datagram).
+        let (mut sum, mut k) = (0u64, 0);
+        while k < out.len() {
+            let i = out[k].0;
+            let copies = out[k..].iter().take_while(|(j, _)| *j == i).count();
+            let ns = rx_time(&b, i).map_or(took, |t| done.saturating_sub(t));
+            counters.latency.record(ns / 1000, copies as u64);
+            sum += ns * copies as u64;
+            k += copies;
+        }
+        counters.latency_ns.fetch_add(sum, Ordering::Relaxed);
         counters
-            .latency_ns
-            .fetch_add(took * sent, Ordering::Relaxed);
-        counters.latency_count.fetch_add(sent, Ordering::Relaxed);
+            .latency_count
+            .fetch_add(out.len() as u64, Ordering::Relaxed);
         if failed > 0 {
             counters.send_errors.fetch_add(failed, Ordering::Relaxed);
         }

@@ -161,7 +161,7 @@ impl Server {
         };
         let tasks = vec![
             tokio::spawn(control::serve(control, shared)),
-            tokio::spawn(admin::serve(admin, relay.clone())),
+            tokio::spawn(admin::serve(admin, relay.clone(), counters.clone())),
             tokio::spawn(stats_loop(
                 relay.clone(),
                 counters,
