@@ -124,8 +124,18 @@ fn every_route_answers_with_status_content_type_and_csp() {
             assert_no_raw(path, &r.text());
         }
     }
-    // The pages link what they show.
+    // The pages link what they show; auto-refresh is a meta refresh (300 s unless chosen).
     let grid = get(a, "/").text();
+    assert!(
+        grid.contains("http-equiv=\"refresh\" content=\"300\""),
+        "{grid}"
+    );
+    let g30 = get(a, "/?refresh=30").text();
+    assert!(
+        g30.contains("content=\"30\"") && g30.contains("refresh=30"),
+        "{g30}"
+    );
+    assert!(!get(a, "/?refresh=0").text().contains("http-equiv"));
     assert!(grid.contains(&format!("href=\"/c/{c}?")), "{grid}");
     assert!(grid.contains("/graph.png?g=load_report"), "{grid}");
     let cl = get(a, &format!("/c/{c}")).text();
