@@ -1,14 +1,15 @@
 //! The polling path of one cycle without RRD I/O: parse a 1000-host × 30-metric gmond document,
-//! build the snapshot with summaries, produce the RRD updates (target: ≤ 30 ms together).
+//! build the snapshot with summaries, carry over vanished hosts from the previous one, count
+//! the RRD updates the RRD thread will walk (target: ≤ 30 ms together). `updates` is that walk.
 //!
-//! `POLL_PHASE=parse|ingest|rrd_updates|whole POLL_ITERS=N` runs one phase N times without
+//! `POLL_PHASE=parse|ingest|updates|whole POLL_ITERS=N` runs one phase N times without
 //! criterion, for instruction counts that other load on the machine does not disturb:
 //! `perf stat -e instructions:u` with N and with 0 iterations, difference / N.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ganglia_proto::xml::read::{ReadLimits, read};
 use ganglia_proto::xml::write as w;
-use gmetad::tree::{ingest, rrd_updates, summary::SummaryRules};
+use gmetad::tree::{carry_over, ingest, summary::SummaryRules, updates};
 use std::hint::black_box;
 
 fn document(hosts: usize, metrics: usize) -> Vec<u8> {
@@ -79,11 +80,12 @@ fn counted(phase: &str) {
         match phase {
             "parse" => drop(black_box(read(&doc, &ReadLimits::default()).unwrap())),
             "ingest" => drop(black_box(ingest(parsed.clone(), 1, true, &rules))),
-            "rrd_updates" => drop(black_box(rrd_updates(&snap, 15, &rules))),
+            "updates" => drop(black_box(updates(&snap, 15, &rules).count())),
             _ => {
                 let d = read(&doc, &ReadLimits::default()).unwrap().doc;
-                let s = ingest(d, 1, true, &rules);
-                black_box(rrd_updates(&s, 15, &rules).len());
+                let mut s = ingest(d, 16, true, &rules);
+                carry_over(&mut s, &snap);
+                black_box(updates(&s, 15, &rules).count());
             }
         }
     }
@@ -106,14 +108,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(ingest(parsed.clone(), 1, true, &rules)))
     });
     let snap = ingest(parsed.clone(), 1, true, &rules);
-    g.bench_function("rrd_updates", |b| {
-        b.iter(|| black_box(rrd_updates(&snap, 15, &rules).len()))
+    g.bench_function("updates", |b| {
+        b.iter(|| black_box(updates(&snap, 15, &rules).count()))
     });
     g.bench_function("whole", |b| {
         b.iter(|| {
             let d = read(&doc, &ReadLimits::default()).unwrap().doc;
-            let s = ingest(d, 1, true, &rules);
-            black_box(rrd_updates(&s, 15, &rules).len())
+            let mut s = ingest(d, 16, true, &rules);
+            carry_over(&mut s, &snap);
+            black_box(updates(&s, 15, &rules).count())
         })
     });
     g.finish();

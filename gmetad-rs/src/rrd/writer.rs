@@ -232,7 +232,7 @@ impl Writer {
         }
         let hb = u.step.saturating_mul(8);
         let sum = DataSourceName::new("sum").map_err(|e| e.to_string())?;
-        let mut ds = vec![match layout::ds_type(&u.slope) {
+        let mut ds = vec![match layout::ds_type(u.slope) {
             "COUNTER" => DataSource::counter(&sum, hb, None, None),
             "DERIVE" => DataSource::derive(&sum, hb, None, None),
             _ => DataSource::gauge(&sum, hb, None, None),
