@@ -68,7 +68,7 @@ pub enum What {
 
 /// Graph sizes, ganglia-web's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Size_ {
+pub enum ImageSize {
     /// 240 × 60.
     Small,
     /// 400 × 120.
@@ -77,22 +77,22 @@ pub enum Size_ {
     Large,
 }
 
-impl Size_ {
+impl ImageSize {
     /// From the `z` parameter (default medium).
-    pub fn parse(s: Option<&str>) -> Option<Size_> {
+    pub fn parse(s: Option<&str>) -> Option<ImageSize> {
         match s {
-            None | Some("" | "medium") => Some(Size_::Medium),
-            Some("small") => Some(Size_::Small),
-            Some("large") => Some(Size_::Large),
+            None | Some("" | "medium") => Some(ImageSize::Medium),
+            Some("small") => Some(ImageSize::Small),
+            Some("large") => Some(ImageSize::Large),
             _ => None,
         }
     }
 
     fn dims(self) -> (u32, u32) {
         match self {
-            Size_::Small => (240, 60),
-            Size_::Medium => (400, 120),
-            Size_::Large => (800, 240),
+            ImageSize::Small => (240, 60),
+            ImageSize::Medium => (400, 120),
+            ImageSize::Large => (800, 240),
         }
     }
 }
@@ -109,7 +109,7 @@ pub struct Request {
     /// End, epoch seconds.
     pub end: u64,
     /// Image size.
-    pub size: Size_,
+    pub size: ImageSize,
     /// Title text (drawn by librrd; never markup).
     pub title: String,
     /// Vertical label (units).

@@ -3,7 +3,7 @@
 
 use crate::Shared;
 use crate::gmetad::{all_clusters, find_cluster};
-use crate::graph::{self, Format, GraphError, Report, Request, Size_, What};
+use crate::graph::{self, Format, GraphError, ImageSize, Report, Request, What};
 use crate::html::{self, Ctx, cluster, grid, host, misc};
 use crate::model;
 use crate::range::Range;
@@ -313,8 +313,8 @@ fn child<'a>(g: &'a Grid, name: &str) -> Option<(Option<&'a ganglia_proto::xml::
 async fn graph_request(st: &Shared, p: &Params) -> R<(Request, Option<String>, Option<String>)> {
     let ctx = ctx(p)?;
     let (start, end) = ctx.range.bounds(ctx.now);
-    let size =
-        Size_::parse(p.z.as_deref()).ok_or_else(|| WebError::bad("z: small, medium or large"))?;
+    let size = ImageSize::parse(p.z.as_deref())
+        .ok_or_else(|| WebError::bad("z: small, medium or large"))?;
     let (scope, known, units): (Scope, Vec<String>, Option<String>) = match (&p.c, &p.h) {
         (None, None) => {
             let doc = st.client.summary().await?;
