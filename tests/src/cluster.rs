@@ -406,6 +406,49 @@ pub fn rrd_info(f: &std::path::Path) -> Result<u64, String> {
         .ok_or(text)
 }
 
+/// `rrdtool info` of many files through one `rrdtool -` (pipe mode) process: per file,
+/// Ok(last_update) when it is a valid RRD, Err(message) otherwise.
+pub fn rrd_infos(files: &[PathBuf]) -> Vec<Result<u64, String>> {
+    use std::process::{Command, Stdio};
+    let mut child = match Command::new("/usr/bin/rrdtool")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return files.iter().map(|_| Err(format!("rrdtool: {e}"))).collect(),
+    };
+    let mut input = String::new();
+    for f in files {
+        input.push_str(&format!("info {}\n", f.display()));
+    }
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child
+        .wait_with_output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let _ = writer.join();
+    let mut res = Vec::with_capacity(files.len());
+    let mut last = None;
+    for line in String::from_utf8_lossy(&out).lines() {
+        if let Some(v) = line.strip_prefix("last_update = ") {
+            last = v.trim().parse().ok();
+        } else if line.starts_with("OK ") {
+            res.push(last.take().ok_or_else(|| "no last_update".to_owned()));
+        } else if line.starts_with("ERROR") {
+            last = None;
+            res.push(Err(line.to_owned()));
+        }
+    }
+    res.resize_with(files.len(), || Err("rrdtool stopped early".into()));
+    res
+}
+
 /// The number after the key path `keys` in a JSON text (each key searched after the previous
 /// one; enough for gmetad's flat /status document).
 pub fn json_num(json: &str, keys: &[&str]) -> Option<u64> {

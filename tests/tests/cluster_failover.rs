@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
-use testkit::cluster::{CLUSTER, Cluster, Spec, json_num, rrd_info};
+use testkit::cluster::{CLUSTER, Cluster, Spec, json_num, rrd_infos};
 use testkit::wait_for;
 
 const T: Duration = Duration::from_secs(40);
@@ -19,6 +19,15 @@ fn cluster(spec: Spec) -> Cluster {
     c.start_gmetad();
     c.wait_gmetad_complete(T);
     c
+}
+
+/// Every file passes `rrdtool info`; their last_update values.
+fn all_valid(files: &[PathBuf]) -> Vec<u64> {
+    rrd_infos(files)
+        .into_iter()
+        .zip(files)
+        .map(|(r, f)| r.unwrap_or_else(|e| panic!("{}: {e}", f.display())))
+        .collect()
 }
 
 fn host_rrd(c: &Cluster, host: usize, metric: &str) -> PathBuf {
@@ -36,7 +45,7 @@ fn failover(tag: &'static str, rounds: usize) {
     let step = u64::from(c.spec.step);
     let watched = [host_rrd(&c, 2, "load_one"), host_rrd(&c, 3, "cpu_idle")];
     wait_for(T, || {
-        watched.iter().all(|f| rrd_info(f).is_ok()).then_some(())
+        rrd_infos(&watched).iter().all(Result::is_ok).then_some(())
     })
     .expect("RRDs of hosts 2 and 3 created");
     for round in 0..rounds {
@@ -48,8 +57,8 @@ fn failover(tag: &'static str, rounds: usize) {
         // Sample last_update of the watched RRDs from 2 steps before to 4 steps after the kill.
         let mut seen: Vec<BTreeMap<u64, Instant>> = vec![BTreeMap::new(); watched.len()];
         let sample = |seen: &mut Vec<BTreeMap<u64, Instant>>| {
-            for (k, f) in watched.iter().enumerate() {
-                if let Ok(t) = rrd_info(f) {
+            for (k, r) in rrd_infos(&watched).into_iter().enumerate() {
+                if let Ok(t) = r {
                     seen[k].entry(t).or_insert_with(Instant::now);
                 }
             }
@@ -96,9 +105,7 @@ fn failover(tag: &'static str, rounds: usize) {
             c.wait_converged(T);
         }
     }
-    for f in c.rrd_files() {
-        rrd_info(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-    }
+    all_valid(&c.rrd_files());
 }
 
 #[test]
@@ -147,17 +154,14 @@ fn kill_gmetad(tag: &'static str, rounds: usize) {
             "round {round}: killed after {changed} of {} files of the batch were written",
             files.len()
         );
-        let last: Vec<u64> = files
-            .iter()
-            .map(|f| rrd_info(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
-            .collect();
+        let last = all_valid(&files);
         c.start_gmetad();
         // Updates resume on every file (the hosts are alive, so every metric is polled).
         let resumed = wait_for(T, || {
-            files
+            rrd_infos(&files)
                 .iter()
                 .zip(&last)
-                .all(|(f, l)| rrd_info(f).is_ok_and(|t| t > *l))
+                .all(|(r, l)| r.as_ref().is_ok_and(|t| t > l))
                 .then_some(())
         });
         assert!(
@@ -168,9 +172,7 @@ fn kill_gmetad(tag: &'static str, rounds: usize) {
     }
     println!("{mid_batch} of {rounds} kills landed inside a batch");
     assert!(mid_batch > 0, "no kill landed inside a batch of RRD writes");
-    for f in c.rrd_files() {
-        rrd_info(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-    }
+    all_valid(&c.rrd_files());
 }
 
 #[test]

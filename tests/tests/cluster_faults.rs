@@ -6,7 +6,7 @@ use ganglia_proto::xdr::{Message, Metadata, MetricId, WireValue, encode};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
-use testkit::cluster::{CLUSTER, Cluster, MCAST, Spec, json_num, rrd_info};
+use testkit::cluster::{CLUSTER, Cluster, MCAST, Spec, json_num, rrd_info, rrd_infos};
 use testkit::netns::{Tmpfs, exec_in, in_ns};
 use testkit::{proc_rss_kb, wait_for};
 
@@ -89,7 +89,7 @@ fn full_rrd_filesystem_counts_errors_polls_on_and_recovers() {
         let files = c.rrd_files();
         let per_host_ok =
             (0..4).all(|h| files.iter().filter(|f| f.starts_with(host(h))).count() >= want[h]);
-        (per_host_ok && files.iter().all(|f| rrd_info(f).is_ok())).then_some(files)
+        (per_host_ok && rrd_infos(&files).iter().all(Result::is_ok)).then_some(files)
     })
     .unwrap_or_else(|| {
         let bad: Vec<_> = c
@@ -105,11 +105,12 @@ fn full_rrd_filesystem_counts_errors_polls_on_and_recovers() {
         )
     });
     // And they are updated.
-    let last: Vec<u64> = all.iter().map(|f| rrd_info(f).unwrap()).collect();
+    let last: Vec<u64> = rrd_infos(&all).into_iter().map(Result::unwrap).collect();
     wait_for(T, || {
-        all.iter()
+        rrd_infos(&all)
+            .iter()
             .zip(&last)
-            .all(|(f, l)| rrd_info(f).is_ok_and(|t| t > *l))
+            .all(|(r, l)| r.as_ref().is_ok_and(|t| t > l))
             .then_some(())
     })
     .expect("updates resume on every file");
