@@ -78,6 +78,9 @@ pub enum StartError {
     /// Not inside a tokio runtime.
     #[error("Gmetad::start must be called inside a tokio runtime")]
     NoRuntime,
+    /// The `after_bind` step of [`Gmetad::start_with`] failed.
+    #[error("{0}")]
+    AfterBind(String),
 }
 
 /// A running collector.
@@ -104,6 +107,15 @@ enum Port {
 impl Gmetad {
     /// Bind the ports, start the RRD thread and every task.
     pub fn start(cfg: Config) -> Result<Gmetad, StartError> {
+        Gmetad::start_with(cfg, || Ok(()))
+    }
+
+    /// As [`Gmetad::start`], running `after_bind` once the ports are bound and before anything
+    /// polls or writes (the binary drops privileges there, so no RRD file is created as root).
+    pub fn start_with(
+        cfg: Config,
+        after_bind: impl FnOnce() -> Result<(), String>,
+    ) -> Result<Gmetad, StartError> {
         let rt = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         let _g = rt.enter();
         let bind = |a: SocketAddr| -> Result<TcpListener, StartError> {
@@ -116,6 +128,7 @@ impl Gmetad {
         let xml = bind(cfg.xml_addr)?;
         let inter = bind(cfg.interactive_addr)?;
         let prom = cfg.prometheus_addr.map(bind).transpose()?;
+        after_bind().map_err(StartError::AfterBind)?;
         let rrd = if cfg.write_rrds {
             let backend = match &cfg.rrdcached {
                 Some(a) => Backend::Cached(Rrdcached::new(Address::parse(a))),

@@ -145,10 +145,12 @@ fn run(args: Args, cfg: Config) -> Result<()> {
         let mut int = signal(SignalKind::interrupt())?;
         let sources: Vec<_> = cfg.sources.iter().map(|s| s.name.clone()).collect();
         let user = cfg.setuid_user.clone();
-        let g = Gmetad::start(cfg).context("starting gmetad-rs")?;
-        if let Some(u) = user {
-            drop_privileges(&u)?;
-        }
+        // Privileges go right after binding, before the first poll can create an RRD file.
+        let g = Gmetad::start_with(cfg, || match &user {
+            Some(u) => drop_privileges(u).map_err(|e| format!("{e:#}")),
+            None => Ok(()),
+        })
+        .context("starting gmetad-rs")?;
         tracing::info!(xml = %g.xml_addr, interactive = %g.interactive_addr, ?sources, "gmetad-rs started.");
         tokio::select! {
             _ = term.recv() => {}
