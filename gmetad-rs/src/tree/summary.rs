@@ -62,8 +62,12 @@ struct Acc {
 pub struct Summer {
     up: u64,
     down: u64,
-    order: Vec<String>,
-    metrics: HashMap<String, Acc>,
+    /// Metrics in first-seen order, with an index by name.
+    accs: Vec<(String, Acc)>,
+    index: HashMap<String, usize>,
+    /// Where the next metric probably is: hosts list their metrics in the same order, so the
+    /// one after the last match usually is the next name (no hashing).
+    hint: usize,
 }
 
 fn decimals(v: &str) -> usize {
@@ -85,20 +89,34 @@ impl Summer {
         num: u64,
         extra: &[(String, String)],
     ) {
-        let acc = self.metrics.entry(name.to_owned()).or_insert_with(|| {
-            self.order.push(name.to_owned());
-            Acc {
-                sum: 0.0,
-                num: 0,
-                integer,
-                precision: 0,
-                units: units.to_owned(),
-                slope: slope.to_owned(),
-                extra: Vec::new(),
-            }
-        });
+        let i = match self.accs.get(self.hint) {
+            Some((n, _)) if n == name => self.hint,
+            _ => match self.index.get(name) {
+                Some(&i) => i,
+                None => {
+                    self.index.insert(name.to_owned(), self.accs.len());
+                    self.accs.push((
+                        name.to_owned(),
+                        Acc {
+                            sum: 0.0,
+                            num: 0,
+                            integer,
+                            precision: 0,
+                            units: units.to_owned(),
+                            slope: slope.to_owned(),
+                            extra: Vec::new(),
+                        },
+                    ));
+                    self.accs.len() - 1
+                }
+            },
+        };
+        self.hint = i + 1;
+        let acc = &mut self.accs[i].1;
         for (k, v) in extra {
-            if k.eq_ignore_ascii_case("SPOOF_HOST")
+            // Hosts usually repeat the same pairs exactly: compare those first.
+            if acc.extra.iter().any(|(a, b)| a == k && b == v)
+                || k.eq_ignore_ascii_case("SPOOF_HOST")
                 || acc
                     .extra
                     .iter()
@@ -183,24 +201,21 @@ impl Summer {
             hosts_up: self.up,
             hosts_down: self.down,
             metrics: self
-                .order
+                .accs
                 .iter()
-                .map(|n| {
-                    let a = &self.metrics[n];
-                    SummaryMetric {
-                        name: n.clone(),
-                        sum: if a.integer {
-                            format!("{:.0}", a.sum)
-                        } else {
-                            format!("{:.*}", a.precision, a.sum)
-                        },
-                        num: a.num,
-                        metric_type: "double".into(),
-                        units: a.units.clone(),
-                        slope: a.slope.clone(),
-                        source: "gmond".into(),
-                        extra: a.extra.clone(),
-                    }
+                .map(|(n, a)| SummaryMetric {
+                    name: n.clone(),
+                    sum: if a.integer {
+                        format!("{:.0}", a.sum)
+                    } else {
+                        format!("{:.*}", a.precision, a.sum)
+                    },
+                    num: a.num,
+                    metric_type: "double".into(),
+                    units: a.units.clone(),
+                    slope: a.slope.clone(),
+                    source: "gmond".into(),
+                    extra: a.extra.clone(),
                 })
                 .collect(),
         }
