@@ -190,9 +190,16 @@ fn same_source_same_rrd_files_and_same_xml_structure() {
         shape(&fetch(deb.xml).unwrap())
     );
     for q in ["/?filter=summary\n", "/lab\n", "/lab?filter=summary\n"] {
+        // Debian's cluster summaries carry their hosts' extra elements only from its second
+        // poll of a source on, so those lines depend on timing; the rest must match.
+        let no_extra = |v: Vec<String>| -> Vec<String> {
+            v.into_iter()
+                .filter(|l| !(q.contains("summary") && l.contains("<EXTRA_ELEMENT")))
+                .collect()
+        };
         let (mine, theirs) = (
-            shape(&ask(g.interactive_addr, q)),
-            shape(&ask(deb.interactive, q)),
+            no_extra(shape(&ask(g.interactive_addr, q))),
+            no_extra(shape(&ask(deb.interactive, q))),
         );
         assert_eq!(mine.len(), theirs.len(), "{q}: {mine:#?}\n{theirs:#?}");
         assert_eq!(mine[..3], theirs[..3], "{q}");
