@@ -12,10 +12,12 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   CRIT=(--warm-up-time 1 --measurement-time 1)
   GMOND=(--seconds 1 --rates 100000,300000,600000)
   GMETAD=(--cycles 2)
+  RELAY=(--seconds 2 --rounds 1)
 else
   CRIT=(--warm-up-time 2 --measurement-time 5)
   GMOND=()
   GMETAD=(--cycles 3)
+  RELAY=()
 fi
 
 step() { echo "bench: $*" >&2; }
@@ -50,6 +52,9 @@ cargo bench -p ganglia-proto --bench xdr --bench xml -- "${CRIT[@]}" 2>/dev/null
 step "criterion: gmetad polling path"
 cargo bench -p gmetad-rs --bench poll -- "${CRIT[@]}" 2>/dev/null | grep -E "^[a-z_0-9]+/|time: +\[[0-9]" >> "$OUT/criterion.txt" || true
 
+step "criterion: gweb-rs cluster page (1000 hosts) and graph PNGs"
+cargo bench -p web --bench render -- "${CRIT[@]}" 2>/dev/null | grep -E "^[a-z_0-9]+/|time: +\[[0-9]" >> "$OUT/criterion.txt" || true
+
 step "gmond ingest: Debian gmond vs gmond-rs"
 target/release/gmond-bench "${GMOND[@]}" --plot "$OUT/gmond-plot.txt" ${GMOND_BENCH_ARGS:-} > "$OUT/gmond.txt"
 step "plot: ingest rate vs loss (docs/bench/gmond-ingest-loss.png)"
@@ -63,9 +68,20 @@ else
   target/release/gmetad-bench --scale --hosts 10000 --metrics 30 --step 15 --cycles 3 > "$OUT/scale.txt"
 fi
 
+step "relay: raw recvmmsg/sendmmsg ceiling vs relay-rs, fan-out 1:4, 200 B"
+target/release/relay-bench "${RELAY[@]}" ${RELAY_BENCH_ARGS:-} > "$OUT/relay.txt"
+
+python3 scripts/bench_summary.py "$OUT" > "$OUT/summary.md"
+
 {
   echo "<!-- results:start (written by scripts/bench.sh; edit outside these markers) -->"
   echo "Run: $(date -u '+%F %H:%M UTC'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)$([ "${BENCH_QUICK:-0}" = 1 ] && echo ', BENCH_QUICK')."
+  echo
+  echo "### Every target in this run"
+  echo
+  cat "$OUT/summary.md"
+  echo
+  echo "Ingest rate vs loss: ![gmond ingest](docs/bench/gmond-ingest-loss.png)"
   echo
   echo "### criterion"
   echo '```'; cat "$OUT/criterion.txt"; echo '```'
@@ -75,6 +91,9 @@ fi
   echo
   echo "### gmetad-bench"
   echo '```'; sed '/^$/d' "$OUT/gmetad.txt"; sed '/^$/d' "$OUT/scale.txt"; echo '```'
+  echo
+  echo "### relay-bench"
+  echo '```'; sed '/^$/d' "$OUT/relay.txt"; echo '```'
   echo "<!-- results:end -->"
 } > "$OUT/results.md"
 
@@ -86,5 +105,7 @@ pat = re.compile(r"<!-- results:start.*?<!-- results:end -->", re.S)
 doc = pat.sub(lambda _: new, doc) if pat.search(doc) else doc.rstrip("\n") + "\n\n## Latest run\n\n" + new + "\n"
 open("BENCHMARKS.md", "w").write(doc)
 PY
-cat "$OUT/gmond.txt" "$OUT/gmetad.txt" "$OUT/scale.txt"
+cat "$OUT/gmond.txt" "$OUT/gmetad.txt" "$OUT/scale.txt" "$OUT/relay.txt"
+echo
+cat "$OUT/summary.md"
 step "BENCHMARKS.md updated"
