@@ -14,7 +14,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   GMETAD=(--cycles 2)
   RELAY=(--seconds 2 --rounds 1)
 else
-  CRIT=(--warm-up-time 2 --measurement-time 5)
+  CRIT=(--warm-up-time 1 --measurement-time 3)
   GMOND=()
   GMETAD=(--cycles 3)
   RELAY=()
@@ -27,7 +27,7 @@ plot_ingest() {
   mkdir -p "$(dirname "$2")"
   local series=()
   for d in $(awk '{print $1}' "$1" | sort -u); do
-    awk -v d="$d" '$1 == d {print $3, $4}' "$1" > "$OUT/plot-$d.dat"
+    awk -v d="$d" '$1 == d {print $3, $4}' "$1" | sort -n > "$OUT/plot-$d.dat"
     series+=("'$OUT/plot-$d.dat' using (\$1/1000):2 with linespoints lw 2 pt 7 title '$d'")
   done
   local IFS=,

@@ -47,7 +47,9 @@ rates = {}
 for m in re.finditer(r"^(debian-gmond|gmond-rs)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)$", g, re.M):
     rates.setdefault(m.group(1), {})[int(m.group(2))] = (float(m.group(5)), float(m.group(6)))
 b_d, b_g = best["debian-gmond"], best["gmond-rs"]
-row("gmond: highest ingest rate without kernel drops (pkt/s)",
+limited = re.search(r"^gmond-rs .*the sender was the limit", g, re.M) is not None
+row("gmond: highest ingest rate without kernel drops (pkt/s)"
+    + (" — gmond-rs dropped nothing at any rate the sender reached" if limited else ""),
     b_d, b_g, "no loss at 300k/s",
     None if b_g is None else b_g >= 300000,
     None if not (b_d and b_g) else f"{b_g / b_d:.1f}x")

@@ -166,6 +166,18 @@ fn run(
         (polls.load(Ordering::Relaxed) >= 2).then_some(())
     })
     .expect("warm-up polls");
+    // Creating the files can outlast two polls on a slow machine (300k files in the scale run):
+    // measure only once every host metric has its file, so creation never counts as updates.
+    let want = hosts * metrics;
+    let created = wait_for(Duration::from_secs(900), || {
+        (count_rrds(&rrds) >= want).then_some(())
+    });
+    if created.is_none() {
+        eprintln!(
+            "{name}: only {} of {want} RRD files after 900 s",
+            count_rrds(&rrds)
+        );
+    }
     std::thread::sleep(Duration::from_secs(step));
     let (c0, p0) = (cpu_secs(pid), polls.load(Ordering::Relaxed));
     let h0 = rrdcached.map(|r| cpu_secs(r.child.id()));
@@ -218,6 +230,19 @@ fn run(
         dump_bytes: bytes,
         rss_mb: rss_mb(pid),
     }
+}
+
+/// `.rrd` files under `dir`, at any depth.
+fn count_rrds(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => count_rrds(&e.path()),
+                _ => usize::from(e.path().extension().is_some_and(|x| x == "rrd")),
+            })
+            .sum()
+    })
 }
 
 /// p50 and p99 of 200 interactive `/bench/nodeNNNNN` queries (hosts spread over the cluster),

@@ -331,14 +331,20 @@ fn main() {
     }
     println!();
     for r in &results {
-        // Highest rate the sender really reached (within 5 %) with no drop on the socket.
+        // Highest rate the sender really reached with no drop on the socket; when no rate
+        // dropped anything, the sender (one core) was the limit, not the daemon.
         let best = r
             .rows
             .iter()
-            .filter(|x| x.drops == 0 && x.achieved >= 0.95 * x.rate as f64)
-            .map(|x| x.rate)
+            .filter(|x| x.drops == 0)
+            .map(|x| x.achieved as u64)
             .max();
+        let all_clean = r.rows.iter().all(|x| x.drops == 0);
         match best {
+            Some(b) if all_clean => println!(
+                "{:<14} highest rate without kernel drops: {b} pkt/s (no drops at any rate: the sender was the limit)",
+                r.name
+            ),
             Some(b) => println!(
                 "{:<14} highest rate without kernel drops: {b} pkt/s",
                 r.name
