@@ -29,34 +29,7 @@ pub const EVIL_HOST_METRIC: &str = "</script>m<&>'";
 /// A hostile string value (gmetric -t string) of the hostile host.
 pub const EVIL_VALUE: &str = "<script>v</script>&'";
 
-pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let end = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if Instant::now() > end {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use testkit::{free_tcp_port, free_udp_port, wait_for};
 
 /// An HTTP response.
 #[derive(Debug, Clone)]
