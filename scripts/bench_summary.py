@@ -30,8 +30,11 @@ def row(what, debian, ours, target, met, ratio=None):
     def fmt(v):
         return "?" if v is None else v
 
-    rows.append((what, fmt(debian), fmt(ours), fmt(ratio), target,
-                 "?" if met is None else ("yes" if met else "**no**")))
+    if isinstance(met, str):
+        verdict = met
+    else:
+        verdict = "?" if met is None else ("yes" if met else "**no**")
+    rows.append((what, fmt(debian), fmt(ours), fmt(ratio), target, verdict))
 
 
 def num(pattern, text, group=1, cast=float):
@@ -78,20 +81,32 @@ for m in re.finditer(r"^(debian-gmetad|gmetad-rs|gmetad-rs\+rrdcached)\s+([\d.]+
     gm[m.group(1)] = dict(cpu=float(m.group(2)), helper=m.group(3), dump=float(m.group(4)),
                           q50=float(m.group(6)), rss=float(m.group(8)))
 d, o, c = gm.get("debian-gmetad"), gm.get("gmetad-rs"), gm.get("gmetad-rs+rrdcached")
+# The absolute targets are for 1000 hosts x 30 metrics; BENCH_QUICK runs a smaller source, so
+# only the comparisons with Debian and the librrd floor are judged there.
+ghosts = num(r"^(\d+) hosts x \d+ metrics", t, cast=int)
+full_size = ghosts in (None, 1000)
+
+
+def absolute(met):
+    return met if full_size else f"n/a ({ghosts} hosts)"
+
+
 row("gmetad: CPU-s per poll cycle, direct librrd (floor {})".format(
     "?" if floor is None else f"{floor:.3f}"),
-    d and f"{d['cpu']:.3f}", o and f"{o['cpu']:.3f}", "≤ 0.7 and ≤ 1.2 × floor",
-    o and floor and o["cpu"] <= 0.7 and o["cpu"] <= 1.2 * floor,
+    d and f"{d['cpu']:.3f}", o and f"{o['cpu']:.3f}",
+    "≤ 0.7 and ≤ 1.2 × floor" if full_size else "≤ 1.2 × floor",
+    (o and floor and o["cpu"] <= 0.7 and o["cpu"] <= 1.2 * floor) if full_size
+    else o and floor and o["cpu"] <= 1.2 * floor,
     d and o and f"{d['cpu'] / max(o['cpu'], 1e-9):.1f}x")
 if c:
     helper = float(c["helper"]) if c["helper"] not in ("-", "") else 0.0
     row("gmetad: CPU-s per cycle with rrdcached (ours + rrdcached)", None,
         f"{c['cpu']:.3f} + {helper:.3f}", "≤ 0.1, together ≤ 0.4",
-        c["cpu"] <= 0.1 and c["cpu"] + helper <= 0.4)
+        absolute(c["cpu"] <= 0.1 and c["cpu"] + helper <= 0.4))
 else:
     row("gmetad: CPU-s per cycle with rrdcached", None, None, "≤ 0.1, together ≤ 0.4", None)
 row("gmetad: 8651 dump (ms)", d and f"{d['dump']:.1f}", o and f"{o['dump']:.1f}", "≤ 25 ms",
-    o and o["dump"] <= 25, d and o and f"{d['dump'] / max(o['dump'], 1e-9):.1f}x")
+    absolute(o and o["dump"] <= 25), d and o and f"{d['dump'] / max(o['dump'], 1e-9):.1f}x")
 row("gmetad: interactive host query p50 (ms)", d and f"{d['q50']:.2f}", o and f"{o['q50']:.2f}",
     "no slower than Debian", d and o and o["q50"] <= d["q50"],
     d and o and f"{d['q50'] / max(o['q50'], 1e-9):.1f}x")
