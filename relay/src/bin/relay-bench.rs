@@ -541,11 +541,13 @@ fn main() -> Result<()> {
         .context("relay-rs")?;
     let relay_pid = relay_child.id();
     if pinned {
-        // Every thread of relay-rs (media thread, tokio workers) once they exist.
+        // The media thread gets CPU 1 to itself, as the ceiling's single thread does; the
+        // control, admin and agent threads (tokio workers) share CPU 0 with the load.
         std::thread::sleep(Duration::from_millis(300));
         for t in std::fs::read_dir(format!("/proc/{relay_pid}/task"))?.flatten() {
             if let Some(tid) = t.file_name().to_str().and_then(|s| s.parse().ok()) {
-                pin(tid, 1);
+                let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+                pin(tid, if comm.trim_end() == "relay-media" { 1 } else { 0 });
             }
         }
     }
