@@ -2,6 +2,7 @@
 
 use ganglia_proto::conf::{StdFs, gmetad as gmetad_conf, gmond as gmond_conf};
 use gmond::config::AgentConfig;
+use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use testkit::*;
@@ -209,8 +210,83 @@ fn setuid_drops_to_the_configured_user_after_binding() {
     assert!(dropped.is_some(), "still {:?}", uid());
 }
 
+/// A daemon started as an init script starts it (it forks and the parent returns at once),
+/// inside a private mount namespace whose /dev holds only /dev/null and a /dev/log datagram
+/// socket of this test's, so what the detached daemon sends to syslog can be read. Needs root
+/// (CI runs as root). Returns the daemon's pid (from its pid file) and the syslog socket.
+fn start_detached(
+    dir: &std::path::Path,
+    exe: &std::path::Path,
+    conf: &std::path::Path,
+) -> (i32, UnixDatagram) {
+    assert!(
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() } == 0,
+        "the detached-daemon tests mount a private /dev and need root (CI runs as root)"
+    );
+    let dev = dir.join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::write(dev.join("null"), "").unwrap();
+    let log = UnixDatagram::bind(dev.join("log")).unwrap();
+    log.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let pid_file = dir.join("daemon.pid");
+    let script =
+        r#"mount --bind /dev/null "$1/null" && mount --bind "$1" /dev && shift && exec "$@""#;
+    let status = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(&dev)
+        .arg(exe)
+        .arg("-c")
+        .arg(conf)
+        .arg("-p")
+        .arg(&pid_file)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the parent returns at once with success");
+    let pid: i32 = wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
+    })
+    .expect("pid file");
+    (pid, log)
+}
+
+/// Syslog datagrams received until one contains `want` (bounded by `timeout`).
+fn syslog_until(log: &UnixDatagram, want: &str, timeout: Duration) -> Vec<String> {
+    let mut got = Vec::new();
+    let end = std::time::Instant::now() + timeout;
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < end && !got.iter().any(|l: &String| l.contains(want)) {
+        if let Ok(n) = log.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    got
+}
+
+/// SIGTERM to the daemon by its pid; whether it is gone within 5 s.
+fn stop_daemon(pid: i32) -> bool {
+    // SAFETY: signalling the daemon this test started, by the pid it wrote.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    wait_for(Duration::from_secs(5), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    })
+    .is_some()
+}
+
+/// The daemon's own line in what it sent to syslog: facility daemon, its name and pid.
+fn assert_logged(lines: &[String], name: &str, pid: i32, want: &str) {
+    let line = lines
+        .iter()
+        .find(|l| l.contains(want))
+        .unwrap_or_else(|| panic!("no syslog line with {want:?}: {lines:?}"));
+    // <29> = facility daemon (3) * 8 + severity notice (5), which tracing's INFO maps to.
+    assert!(line.starts_with("<29>"), "{line}");
+    assert!(line.contains(&format!(" {name}[{pid}]: ")), "{line}");
+}
+
 #[test]
-fn daemonizes_and_writes_the_daemons_pid() {
+fn gmond_rs_daemonizes_writes_the_daemons_pid_and_logs_to_syslog() {
     let dir = tempfile::tempdir().unwrap();
     let (udp, tcp) = (free_udp_port(), free_tcp_port());
     let conf = dir.path().join("gmond.conf");
@@ -223,34 +299,18 @@ fn daemonizes_and_writes_the_daemons_pid() {
         ),
     )
     .unwrap();
-    let pid_file = dir.path().join("gmond.pid");
-    // The parent returns at once; the daemon keeps running detached.
-    let status = Command::new(bin("gmond-rs"))
-        .arg("-c")
-        .arg(&conf)
-        .arg("-p")
-        .arg(&pid_file)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let pid: i32 = wait_for(Duration::from_secs(5), || {
-        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
-    })
-    .expect("pid file");
+    let (pid, log) = start_detached(dir.path(), &bin("gmond-rs"), &conf);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], tcp));
     let served = wait_for(Duration::from_secs(10), || fetch(addr));
-    // Stop it by its pid whatever happened.
-    // SAFETY: signalling the daemon this test started, by the pid it wrote.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let lines = syslog_until(&log, "gmond-rs started", Duration::from_secs(5));
+    let gone = stop_daemon(pid);
     assert!(served.is_some(), "the daemon serves XML");
-    let gone = wait_for(Duration::from_secs(5), || {
-        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
-    });
-    assert!(gone.is_some(), "the daemon stops on SIGTERM");
+    assert_logged(&lines, "gmond-rs", pid, "gmond-rs started");
+    assert!(gone, "the daemon stops on SIGTERM");
 }
 
 #[test]
-fn gmetad_rs_daemonizes_at_debug_level_0_and_writes_the_daemons_pid() {
+fn gmetad_rs_daemonizes_at_debug_level_0_writes_the_daemons_pid_and_logs_to_syslog() {
     let dir = tempfile::tempdir().unwrap();
     let (px, pi) = (free_tcp_port(), free_tcp_port());
     let conf = dir.path().join("gmetad.conf");
@@ -266,35 +326,22 @@ fn gmetad_rs_daemonizes_at_debug_level_0_and_writes_the_daemons_pid() {
         ),
     )
     .unwrap();
-    let pid_file = dir.path().join("gmetad.pid");
-    // The parent returns at once; the daemon keeps running detached.
-    let status = Command::new(bin("gmetad-rs"))
-        .arg("-c")
-        .arg(&conf)
-        .arg("-p")
-        .arg(&pid_file)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let pid: i32 = wait_for(Duration::from_secs(5), || {
-        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
-    })
-    .expect("pid file");
+    let (pid, log) = start_detached(dir.path(), &bin("gmetad-rs"), &conf);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], px));
     let served = wait_for(Duration::from_secs(10), || fetch(addr));
-    // Stop it by its pid whatever happened.
-    // SAFETY: signalling the daemon this test started, by the pid it wrote.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let lines = syslog_until(&log, "gmetad-rs started", Duration::from_secs(5));
+    let gone = stop_daemon(pid);
     let served = served.expect("the daemon serves 8651");
     assert!(
         String::from_utf8_lossy(&served).contains("<GRID NAME=\"detached\""),
         "its own grid"
     );
-    let gone = wait_for(Duration::from_secs(5), || {
-        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
-    });
-    assert!(gone.is_some(), "the daemon stops on SIGTERM");
-    assert!(!pid_file.exists(), "and removes its pid file");
+    assert_logged(&lines, "gmetad-rs", pid, "gmetad-rs started");
+    assert!(gone, "the daemon stops on SIGTERM");
+    assert!(
+        !dir.path().join("daemon.pid").exists(),
+        "and removes its pid file"
+    );
 }
 
 #[test]

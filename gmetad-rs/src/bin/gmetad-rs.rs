@@ -49,7 +49,7 @@ fn load(args: &Args) -> Result<(Config, u32, u32)> {
 }
 
 /// Detach as gmetad does at debug level 0: fork (the parent exits), new session, the
-/// configured umask, standard streams on /dev/null.
+/// configured umask, standard streams on /dev/null (logs go to syslog: [`init_logging`]).
 fn daemonize(umask: u32) -> Result<()> {
     // SAFETY: called before any thread or runtime exists, so fork duplicates only this thread.
     match unsafe { libc::fork() } {
@@ -98,6 +98,27 @@ fn drop_privileges(user: &str) -> Result<()> {
     Ok(())
 }
 
+/// Logs go to stderr in the foreground and, once detached, to syslog (facility daemon, with
+/// the pid), as gmetad's do.
+fn init_logging(filter: &str, detached: bool) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into());
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter);
+    let syslog = detached
+        .then(|| {
+            use syslog_tracing::{Facility, Options, Syslog};
+            Syslog::new(c"gmetad-rs", Options::LOG_PID, Facility::Daemon)
+        })
+        .flatten();
+    match syslog {
+        Some(s) => fmt.with_writer(s).with_ansi(false).without_time().init(),
+        None => fmt
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let loaded = load(&args);
@@ -108,21 +129,20 @@ fn main() -> std::process::ExitCode {
     };
     // librrd's Rust binding logs every call at debug level: keep that out of -d output.
     let filter = if debug > 0 { "debug,rrd=info" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let detach = loaded.is_ok() && debug == 0 && !args.foreground;
+    init_logging(filter, detach);
     let r = loaded.and_then(|(cfg, _, umask)| {
-        if debug == 0 && !args.foreground {
+        if detach {
             daemonize(umask)?;
         }
         run(args, cfg)
     });
     match r {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if detach => {
+            tracing::error!("gmetad-rs: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("gmetad-rs: {e:#}");
             std::process::ExitCode::FAILURE

@@ -110,6 +110,29 @@ fn drop_privileges(user: &str) -> Result<()> {
     Ok(())
 }
 
+/// Logs go to stderr in the foreground and, once detached, to syslog (facility daemon, with
+/// the pid), as gmond's do.
+fn init_logging(filter: &str, detached: bool) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into());
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter);
+    let syslog = detached
+        .then(|| {
+            use syslog_tracing::{Facility, Options, Syslog};
+            Syslog::new(c"gmond-rs", Options::LOG_PID, Facility::Daemon)
+        })
+        .flatten();
+    match syslog {
+        Some(s) => fmt.with_writer(s).with_ansi(false).without_time().init(),
+        None => fmt
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+}
+
+/// Detach: fork (the parent exits), new session, standard streams on /dev/null (logs go to
+/// syslog: [`init_logging`]).
 fn daemonize() -> Result<()> {
     // SAFETY: called before any thread or runtime exists, so fork duplicates only this thread.
     match unsafe { libc::fork() } {
@@ -132,8 +155,13 @@ fn daemonize() -> Result<()> {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    match run(args) {
+    let mut detached = false;
+    match run(args, &mut detached) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if detached => {
+            tracing::error!("gmond-rs: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("gmond-rs: {e:#}");
             std::process::ExitCode::FAILURE
@@ -141,7 +169,8 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<()> {
+/// `detached` is set once logs go to syslog instead of stderr.
+fn run(args: Args, detached: &mut bool) -> Result<()> {
     if args.default_config {
         print!("{}", gmond::default_conf::text());
         return Ok(());
@@ -159,14 +188,10 @@ fn run(args: Args) -> Result<()> {
         1..=2 => "debug",
         _ => "trace",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    if conf_daemonize && !args.foreground && args.debug == 0 {
+    let detach = conf_daemonize && !args.foreground && args.debug == 0;
+    init_logging(filter, detach);
+    *detached = detach;
+    if detach {
         daemonize()?;
     }
     if let Some(p) = &args.pid_file {
