@@ -61,9 +61,10 @@ fn full_rrd_filesystem_counts_errors_polls_on_and_recovers() {
         status_num(&c, &["createErrors"]) > errors,
         "errors keep being counted"
     );
-    // The last error names the file that could not be created.
+    // The last error names the file that could not be created, and why.
     let s = c.status().unwrap();
     assert!(s.contains("\"lastError\":\"create "), "{s}");
+    assert!(s.contains(" bytes free on its filesystem"), "{s}");
     // Space returns.
     std::fs::remove_file(&filler).unwrap();
     let host = |h: usize| c.rrds.join(CLUSTER).join(Cluster::host_name(h));

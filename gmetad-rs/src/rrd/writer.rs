@@ -192,6 +192,21 @@ fn rrd_update(path: &[u8], arg: &[u8]) -> Result<(), String> {
     }
 }
 
+/// "N bytes free on its filesystem" for `dir` (statvfs, blocks available to unprivileged users).
+fn free_space(dir: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return "free space unknown".to_owned();
+    };
+    // SAFETY: a valid NUL-terminated path and a zeroed statvfs buffer for the kernel to fill.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return format!("free space unknown: {}", std::io::Error::last_os_error());
+    }
+    let free = u128::from(st.f_bavail) * u128::from(st.f_frsize);
+    format!("{free} bytes free on its filesystem")
+}
+
 impl Writer {
     /// A writer for the tree at `root` with `rras` for new files (invalid RRAs are skipped
     /// with a warning; none valid means the defaults).
@@ -252,7 +267,16 @@ impl Writer {
             ds.iter(),
             self.rras.iter(),
         )
-        .map_err(|e| format!("create {}: {e}", path.display()))
+        .map_err(|e| match e {
+            // librrd 1.7 fails some writes (a full disk) without an error text, and errno is
+            // gone by then: say what the filesystem has left, the usual reason.
+            rrd::error::RrdError::LibRrdError(m) if m.is_empty() => format!(
+                "create {}: librrd gave no reason; {}",
+                path.display(),
+                free_space(path.parent().unwrap_or(path))
+            ),
+            e => format!("create {}: {e}", path.display()),
+        })
     }
 
     /// Apply a batch (already ordered by time per file).
