@@ -79,22 +79,12 @@ pub enum ConfigError {
     Carbon(String),
 }
 
-/// The local data directory used when no gmetad.conf names one: `/var/lib/ganglia-rs/rrds` for
-/// root, `$XDG_DATA_HOME/ganglia-rs/rrds` (or `~/.local/share/ganglia-rs/rrds`) otherwise.
-/// `GANGLIA_RS_RRDS` overrides both (the web UI uses the same rule).
+/// The local data directory used when no gmetad.conf names one
+/// ([`ganglia_proto::conf::gmetad::default_rrd_rootdir`], the rule gweb-rs shares).
 pub fn default_rrd_rootdir() -> PathBuf {
-    if let Some(p) = std::env::var_os("GANGLIA_RS_RRDS") {
-        return PathBuf::from(p);
-    }
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return PathBuf::from("/var/lib/ganglia-rs/rrds");
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("ganglia-rs/rrds")
+    let root = unsafe { libc::geteuid() } == 0;
+    ganglia_proto::conf::gmetad::default_rrd_rootdir(|k| std::env::var_os(k), root)
 }
 
 /// This machine's host name.

@@ -50,22 +50,11 @@ impl Config {
     }
 }
 
-/// gmetad-rs's default RRD directory (same rule as `gmetad::config::default_rrd_rootdir`):
-/// `GANGLIA_RS_RRDS`, else `/var/lib/ganglia-rs/rrds` for root, else
-/// `$XDG_DATA_HOME/ganglia-rs/rrds` (or `~/.local/share/ganglia-rs/rrds`).
+/// gmetad-rs's default RRD directory ([`ganglia_proto::conf::gmetad::default_rrd_rootdir`]).
 pub fn default_rrds() -> PathBuf {
-    if let Some(p) = std::env::var_os("GANGLIA_RS_RRDS") {
-        return PathBuf::from(p);
-    }
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return PathBuf::from("/var/lib/ganglia-rs/rrds");
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("ganglia-rs/rrds")
+    let root = unsafe { libc::geteuid() } == 0;
+    ganglia_proto::conf::gmetad::default_rrd_rootdir(|k| std::env::var_os(k), root)
 }
 
 /// What every handler shares.

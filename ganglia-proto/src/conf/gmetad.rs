@@ -588,6 +588,28 @@ fn source_addr(a: &Arg) -> Result<SourceAddr, ConfError> {
     })
 }
 
+/// The RRD directory ganglia-rs uses when no gmetad.conf names one (gmetad-rs writes there and
+/// gweb-rs reads there): `GANGLIA_RS_RRDS` if set, else `/var/lib/ganglia-rs/rrds` for root,
+/// else `$XDG_DATA_HOME/ganglia-rs/rrds` (or `$HOME/.local/share/ganglia-rs/rrds`). Pure: the
+/// caller passes its environment lookup and whether it runs as root.
+pub fn default_rrd_rootdir(
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    root: bool,
+) -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(p) = env("GANGLIA_RS_RRDS") {
+        return PathBuf::from(p);
+    }
+    if root {
+        return PathBuf::from("/var/lib/ganglia-rs/rrds");
+    }
+    env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("ganglia-rs/rrds")
+}
+
 #[cfg(test)]
 #[path = "gmetad_tests.rs"]
 mod tests;

@@ -451,3 +451,41 @@ fn errors_with_positions() {
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+#[test]
+fn the_default_rrd_directory_follows_override_root_xdg_then_home() {
+    use std::path::PathBuf;
+    let env = |vars: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| std::ffi::OsString::from(v))
+        }
+    };
+    let all = &[
+        ("GANGLIA_RS_RRDS", "/srv/rrds"),
+        ("XDG_DATA_HOME", "/x"),
+        ("HOME", "/h"),
+    ];
+    assert_eq!(
+        default_rrd_rootdir(env(all), true),
+        PathBuf::from("/srv/rrds")
+    );
+    let user = &[("XDG_DATA_HOME", "/x"), ("HOME", "/h")];
+    assert_eq!(
+        default_rrd_rootdir(env(user), true),
+        PathBuf::from("/var/lib/ganglia-rs/rrds")
+    );
+    assert_eq!(
+        default_rrd_rootdir(env(user), false),
+        PathBuf::from("/x/ganglia-rs/rrds")
+    );
+    assert_eq!(
+        default_rrd_rootdir(env(&[("HOME", "/h")]), false),
+        PathBuf::from("/h/.local/share/ganglia-rs/rrds")
+    );
+    assert_eq!(
+        default_rrd_rootdir(env(&[]), false),
+        PathBuf::from("./ganglia-rs/rrds")
+    );
+}
