@@ -63,6 +63,13 @@ pub struct Config {
     pub summarized_metrics: Vec<String>,
     /// Write timeout on the XML ports (a slow reader is dropped after this).
     pub write_timeout: Duration,
+    /// Riemann export (`riemann_server` set).
+    pub riemann: Option<crate::export::riemann::Settings>,
+    /// memcached export (`memcached_parameters` set).
+    pub memcached: Option<crate::export::memcached::Settings>,
+    /// `server_threads`: at most this many connections are served at once on interactive_port
+    /// and half as many (at least 1) on xml_port; more wait to be accepted.
+    pub server_threads: u32,
     /// User to become once the ports are bound (`setuid` / `setuid_username`); `None` keeps
     /// the current user.
     pub setuid_user: Option<String>,
@@ -77,6 +84,12 @@ pub enum ConfigError {
     /// carbon_server did not resolve.
     #[error("carbon_server {0:?} does not resolve")]
     Carbon(String),
+    /// riemann_server did not resolve.
+    #[error("riemann_server {0:?} does not resolve")]
+    Riemann(String),
+    /// memcached_parameters unusable.
+    #[error(transparent)]
+    Memcached(#[from] crate::export::memcached::ParamError),
 }
 
 /// The local data directory used when no gmetad.conf names one
@@ -147,6 +160,28 @@ impl Config {
             }
             None => None,
         };
+        let riemann = match &c.riemann_server {
+            Some(h) => Some(crate::export::riemann::Settings {
+                addr: (h.as_str(), c.riemann_port)
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut i| i.next())
+                    .ok_or_else(|| ConfigError::Riemann(h.clone()))?,
+                transport: match c.riemann_protocol {
+                    Protocol::Tcp => crate::export::riemann::Transport::Tcp,
+                    Protocol::Udp => crate::export::riemann::Transport::Udp,
+                },
+                attributes: c.riemann_attributes.clone(),
+            }),
+            None => None,
+        };
+        let memcached = c
+            .memcached_parameters
+            .as_deref()
+            .map(|p| {
+                crate::export::memcached::Settings::resolve(p, c.memcached_include_cluster_in_key)
+            })
+            .transpose()?;
         Ok(Config {
             sources,
             gridname: c.gridname.clone(),
@@ -174,6 +209,9 @@ impl Config {
             unsummarized_sflow_vm_metrics: c.unsummarized_sflow_vm_metrics,
             summarized_metrics: c.summarized_metrics.clone(),
             write_timeout: Duration::from_secs(10),
+            riemann,
+            memcached,
+            server_threads: c.server_threads.max(1),
             setuid_user: c.setuid.then(|| c.setuid_username.clone()),
         })
     }
@@ -239,6 +277,31 @@ mod tests {
         assert!(c.trusts("10.1.2.3".parse().unwrap()));
         assert!(c.trusts("::1".parse().unwrap()));
         assert!(!c.trusts("192.0.2.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn exports_and_server_threads_resolve() {
+        let text = "data_source \"a\" 127.0.0.1:9001\nriemann_server 127.0.0.1\nriemann_protocol tcp\n\
+                    riemann_attributes \"env=prod\"\nmemcached_parameters \"--SERVER=127.0.0.1:11311 --POOL-MAX=4\"\n\
+                    memcached_include_cluster_in_key 1\nserver_threads 6\n";
+        let parsed = gmetad::parse_gmetad_str(text, "g.conf", &MemFs::new()).unwrap();
+        let c = Config::from_conf(&parsed).unwrap();
+        let r = c.riemann.unwrap();
+        assert_eq!(r.addr, "127.0.0.1:5555".parse().unwrap());
+        assert_eq!(r.transport, crate::export::riemann::Transport::Tcp);
+        assert_eq!(r.attributes.as_deref(), Some("env=prod"));
+        let m = c.memcached.unwrap();
+        assert_eq!(m.servers, vec!["127.0.0.1:11311".parse().unwrap()]);
+        assert!(m.include_cluster);
+        assert_eq!(c.server_threads, 6);
+        let bad = "data_source \"a\" 127.0.0.1:9001\nmemcached_parameters \"--POOL-MIN=1\"\n";
+        let parsed = gmetad::parse_gmetad_str(bad, "g.conf", &MemFs::new()).unwrap();
+        assert!(matches!(
+            Config::from_conf(&parsed),
+            Err(ConfigError::Memcached(_))
+        ));
+        assert_eq!(Config::builtin().server_threads, 4);
+        assert!(Config::builtin().riemann.is_none() && Config::builtin().memcached.is_none());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (tests run it in-process on port 0); the `gmetad-rs` binary is a thin shell around it.
 
 use crate::config::Config;
+use crate::export::Exports;
 use crate::export::carbon::{Carbon, PathScheme, Transport};
 use crate::rrd::layout::Target;
 use crate::rrd::rrdcached::{Address, Rrdcached};
@@ -53,6 +54,7 @@ struct Shared {
     counters: Mutex<Counters>,
     rrd: Option<RrdService>,
     carbon: Option<Carbon>,
+    exports: Exports,
     boot_ms: u64,
     hostname: String,
 }
@@ -153,6 +155,7 @@ impl Gmetad {
             };
             Carbon::spawn(addr, t, timeout)
         });
+        let exports = Exports::start(&cfg);
         let shared = Arc::new(Shared {
             sources: cfg
                 .sources
@@ -163,6 +166,7 @@ impl Gmetad {
             counters: Mutex::new(Counters::default()),
             rrd,
             carbon,
+            exports,
             boot_ms: now_ms(),
             hostname: crate::config::hostname(),
             cfg,
@@ -181,12 +185,31 @@ impl Gmetad {
             tasks.push(rt.spawn(poll_source(shared.clone(), i, stop_rx.clone())));
         }
         tasks.push(rt.spawn(root_summary(shared.clone(), stop_rx.clone())));
-        tasks.push(rt.spawn(serve(xml, Port::Xml, shared.clone(), stop_rx.clone())));
+        let threads = shared.cfg.server_threads.max(1) as usize;
+        tasks.push(rt.spawn(serve(
+            xml,
+            Port::Xml,
+            (threads / 2).max(1),
+            shared.clone(),
+            stop_rx.clone(),
+        )));
         let prometheus_addr = prom.as_ref().and_then(|l| l.local_addr().ok());
         if let Some(l) = prom {
-            tasks.push(rt.spawn(serve(l, Port::Prometheus, shared.clone(), stop_rx.clone())));
+            tasks.push(rt.spawn(serve(
+                l,
+                Port::Prometheus,
+                threads,
+                shared.clone(),
+                stop_rx.clone(),
+            )));
         }
-        tasks.push(rt.spawn(serve(inter, Port::Interactive, shared.clone(), stop_rx)));
+        tasks.push(rt.spawn(serve(
+            inter,
+            Port::Interactive,
+            threads,
+            shared.clone(),
+            stop_rx,
+        )));
         Ok(Gmetad {
             shared,
             stop,
@@ -266,12 +289,18 @@ async fn poll_source(shared: Arc<Shared>, i: usize, mut stop: watch::Receiver<bo
                     }
                     let updates = tree::updates(&snap, step, &rules2).count() as u64;
                     let carbon = carbon_lines(&sh.cfg, &snap);
-                    Ok::<_, String>((Arc::new(snap), updates, carbon, out.problems.len()))
+                    let exports = sh.exports.encode(&sh.cfg, &snap);
+                    Ok::<_, String>((
+                        Arc::new(snap),
+                        updates,
+                        (carbon, exports),
+                        out.problems.len(),
+                    ))
                 })
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));
                 match done {
-                    Ok((snap, updates, lines, problems)) => {
+                    Ok((snap, updates, (lines, exports), problems)) => {
                         {
                             let mut c = lock(&shared.counters);
                             c.polls_ok.record(ms, now_ms());
@@ -290,6 +319,7 @@ async fn poll_source(shared: Arc<Shared>, i: usize, mut stop: watch::Receiver<bo
                         if let Some(c) = &shared.carbon {
                             c.send(lines);
                         }
+                        shared.exports.send(exports);
                         let mut s = lock(&shared.sources[i]);
                         s.snapshot = Some(snap);
                         s.alive = true;
@@ -471,6 +501,18 @@ fn answer(shared: &Shared, port: Port, req: Option<Request>) -> Vec<u8> {
                 rrd: &rrd,
                 rrdcached: shared.cfg.rrdcached.is_some(),
                 graphite,
+                riemann: shared
+                    .exports
+                    .riemann
+                    .as_ref()
+                    .map(|r| r.stats())
+                    .unwrap_or_default(),
+                memcached: shared
+                    .exports
+                    .memcached
+                    .as_ref()
+                    .map(|m| m.stats())
+                    .unwrap_or_default(),
                 sources,
             });
             if http {
@@ -508,13 +550,24 @@ async fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
     Some(buf)
 }
 
+/// Accept and answer on one port, at most `threads` connections at a time (gmetad runs that
+/// many server threads per port): further clients wait in the listen backlog, none is dropped.
 async fn serve(
     listener: TcpListener,
     port: Port,
+    threads: usize,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(threads.max(1)));
     loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = stop.changed() => return,
+        };
         let (mut stream, peer) = tokio::select! {
             a = listener.accept() => match a {
                 Ok(x) => x,
@@ -528,6 +581,7 @@ async fn serve(
         }
         let shared = shared.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let t0 = Instant::now();
             let req = if port == Port::Interactive {
                 let Some(line) = read_request(&mut stream).await else {

@@ -1,3 +1,71 @@
-//! Exports to other stores: Graphite/carbon.
+//! Exports to other stores: Graphite/carbon, Riemann, memcached.
 
 pub mod carbon;
+pub mod memcached;
+pub mod riemann;
+
+use crate::config::Config;
+use crate::tree::Snapshot;
+
+/// The Riemann and memcached exporters of a running collector (carbon is driven separately).
+#[derive(Debug, Clone, Default)]
+pub struct Exports {
+    /// Riemann, when `riemann_server` is set.
+    pub riemann: Option<riemann::Riemann>,
+    /// memcached, when `memcached_parameters` is set.
+    pub memcached: Option<memcached::Memcached>,
+    grid: String,
+    attributes: Option<String>,
+    include_cluster: bool,
+}
+
+/// One poll's encoded Riemann events and memcached sets, ready to queue.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    riemann: Option<riemann::Batch>,
+    memcached: Option<memcached::Batch>,
+}
+
+impl Exports {
+    /// Start the exporter tasks the configuration asks for (on the current runtime).
+    pub fn start(cfg: &Config) -> Exports {
+        let mut e = Exports {
+            grid: cfg.gridname.clone(),
+            ..Exports::default()
+        };
+        if let Some(r) = &cfg.riemann {
+            tracing::info!(server = %r.addr, transport = ?r.transport, "Riemann export enabled.");
+            e.riemann = Some(riemann::Riemann::spawn(r.addr, r.transport));
+            e.attributes = r.attributes.clone();
+        }
+        if let Some(m) = &cfg.memcached {
+            tracing::info!(servers = ?m.servers, "memcached export enabled.");
+            e.memcached = Some(memcached::Memcached::spawn(m.servers.clone()));
+            e.include_cluster = m.include_cluster;
+        }
+        e
+    }
+
+    /// Encode a poll (CPU work: call it off the async threads, as the poll's parsing is).
+    pub fn encode(&self, cfg: &Config, snap: &Snapshot) -> Encoded {
+        Encoded {
+            riemann: cfg.riemann.as_ref().map(|r| {
+                riemann::encode_snapshot(snap, &self.grid, self.attributes.as_deref(), r.transport)
+            }),
+            memcached: self
+                .memcached
+                .as_ref()
+                .map(|m| memcached::encode_snapshot(snap, self.include_cluster, m.servers())),
+        }
+    }
+
+    /// Queue an encoded poll; never blocks.
+    pub fn send(&self, e: Encoded) {
+        if let (Some(r), Some(b)) = (&self.riemann, e.riemann) {
+            r.send(b);
+        }
+        if let (Some(m), Some(b)) = (&self.memcached, e.memcached) {
+            m.send(b);
+        }
+    }
+}

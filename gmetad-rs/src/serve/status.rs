@@ -1,6 +1,8 @@
 //! The `/status` JSON document of the interactive port, with the keys of gmetad 3.7.2 (in
 //! order) plus gmetad-rs's own counters under "gmetad-rs".
 
+use crate::export::memcached::MemcachedStats;
+use crate::export::riemann::RiemannStats;
 use crate::rrd::writer::RrdStats;
 use std::fmt::Write as _;
 
@@ -74,6 +76,10 @@ pub struct StatusInput<'a> {
     pub rrdcached: bool,
     /// Carbon batches sent / dropped.
     pub graphite: (u64, u64),
+    /// Riemann exporter counters (all zero when off).
+    pub riemann: RiemannStats,
+    /// memcached exporter counters (all zero when off).
+    pub memcached: MemcachedStats,
     /// Per data source: name, alive, last error.
     pub sources: Vec<(String, bool, String)>,
 }
@@ -134,17 +140,28 @@ pub fn render(s: &StatusInput<'_>) -> String {
         num: s.graphite.0,
         ..Timed::default()
     };
-    let sent_all = s.rrd.written + s.graphite.0;
+    let riemann = Timed {
+        num: s.riemann.sent,
+        total_millis: s.riemann.total_millis,
+        last_time: s.riemann.last_time,
+    };
+    let memcached = Timed {
+        num: s.memcached.sent,
+        total_millis: s.memcached.total_millis,
+        last_time: s.memcached.last_time,
+    };
+    let sent_all = s.rrd.written + s.graphite.0 + riemann.num + memcached.num;
+    let sent_millis = s.rrd.total_millis + riemann.total_millis + memcached.total_millis;
     let _ = write!(
         o,
         ",\"metrics\":{{\"received\":{{\"all\":{}}},\"sent\":{{\"all\":{{\"num\":{sent_all},\"totalMillis\":{}}},\"rrdtool\":{},\"rrdcached\":{},\"graphite\":{},\"memcached\":{},\"riemann\":{}}}",
         c.received,
-        s.rrd.total_millis,
+        sent_millis,
         timed(&rrdtool),
         timed(&rrdcached),
         timed(&graphite),
-        timed(&none),
-        timed(&none)
+        timed(&memcached),
+        timed(&riemann)
     );
     let _ = write!(
         o,
@@ -182,7 +199,20 @@ pub fn render(s: &StatusInput<'_>) -> String {
         s.rrd.update_errors
     );
     json_str(&mut o, &s.rrd.last_error);
-    let _ = write!(o, "}},\"graphiteDropped\":{},\"sources\":[", s.graphite.1);
+    let (r, m) = (&s.riemann, &s.memcached);
+    let _ = write!(
+        o,
+        "}},\"graphiteDropped\":{},\"riemann\":{{\"dropped\":{},\"failures\":{},\"connects\":{},\"breakerOpen\":{}}},\"memcached\":{{\"dropped\":{},\"skippedKeys\":{},\"serverErrors\":{},\"connects\":{}}},\"sources\":[",
+        s.graphite.1,
+        r.dropped,
+        r.failures,
+        r.connects,
+        r.breaker_open,
+        m.dropped,
+        m.skipped_keys,
+        m.server_errors,
+        m.connects
+    );
     for (i, (name, alive, err)) in s.sources.iter().enumerate() {
         if i > 0 {
             o.push(',');
@@ -225,8 +255,22 @@ mod tests {
             rrd: &r,
             rrdcached: false,
             graphite: (0, 0),
+            riemann: RiemannStats {
+                sent: 7,
+                total_millis: 3,
+                last_time: 1999,
+                ..RiemannStats::default()
+            },
+            memcached: MemcachedStats {
+                sent: 5,
+                skipped_keys: 2,
+                ..MemcachedStats::default()
+            },
             sources: vec![("local".into(), true, String::new())],
         });
+        assert!(s.contains("\"all\":{\"num\":12,\"totalMillis\":3}"), "{s}");
+        assert!(s.contains("\"memcached\":{\"num\":5,\"totalMillis\":0,\"lastTime\":0},\"riemann\":{\"num\":7,\"totalMillis\":3,\"lastTime\":1999}"), "{s}");
+        assert!(s.contains("\"skippedKeys\":2"));
         let keys = [
             "\"host\"",
             "\"gridname\"",
@@ -240,6 +284,8 @@ mod tests {
             "\"rrdtool\"",
             "\"rrdcached\"",
             "\"graphite\"",
+            "\"memcached\"",
+            "\"riemann\"",
             "\"summarize\"",
             "\"requests\"",
             "\"polls\"",
