@@ -8,6 +8,7 @@ set -euo pipefail
 PKGS=(
   pkg-config librrd-dev libclang-dev clang rrdtool rrdcached zlib1g-dev
   ganglia-monitor gmetad graphite-carbon iproute2 procps nftables
+  protobuf-compiler memcached libmemcached-tools
   chromium chromium-driver
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
