@@ -48,77 +48,6 @@ fn load(args: &Args) -> Result<(Config, u32, u32)> {
     Ok((cfg, parsed.debug_level, parsed.umask))
 }
 
-/// Detach as gmetad does at debug level 0: fork (the parent exits), new session, the
-/// configured umask, standard streams on /dev/null (logs go to syslog: [`init_logging`]).
-fn daemonize(umask: u32) -> Result<()> {
-    // SAFETY: called before any thread or runtime exists, so fork duplicates only this thread.
-    match unsafe { libc::fork() } {
-        -1 => anyhow::bail!("fork failed: {}", std::io::Error::last_os_error()),
-        0 => {}
-        _ => std::process::exit(0),
-    }
-    // SAFETY: plain syscalls in the child; /dev/null is opened read-write for the std streams.
-    unsafe {
-        libc::setsid();
-        libc::umask(umask as libc::mode_t);
-        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        if fd >= 0 {
-            libc::dup2(fd, 0);
-            libc::dup2(fd, 1);
-            libc::dup2(fd, 2);
-        }
-    }
-    Ok(())
-}
-
-/// Become `user` once the ports are bound, as gmetad does (only when running as root).
-fn drop_privileges(user: &str) -> Result<()> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Ok(());
-    }
-    let name = std::ffi::CString::new(user).context("user name")?;
-    // SAFETY: getpwnam returns a pointer to static storage or NULL; read immediately.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    anyhow::ensure!(!pw.is_null(), "setuid_username {user:?} does not exist");
-    // SAFETY: pw is non-null and valid until the next getpw* call.
-    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    // SAFETY: plain syscalls; glibc applies setgid/setuid to every thread of the process.
-    let ok = unsafe {
-        libc::setgroups(0, std::ptr::null()) == 0
-            && libc::setgid(gid) == 0
-            && libc::setuid(uid) == 0
-    };
-    anyhow::ensure!(
-        ok,
-        "cannot become {user:?}: {}",
-        std::io::Error::last_os_error()
-    );
-    tracing::info!(user, "Dropped privileges.");
-    Ok(())
-}
-
-/// Logs go to stderr in the foreground and, once detached, to syslog (facility daemon, with
-/// the pid), as gmetad's do.
-fn init_logging(filter: &str, detached: bool) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into());
-    let fmt = tracing_subscriber::fmt().with_env_filter(filter);
-    let syslog = detached
-        .then(|| {
-            use syslog_tracing::{Facility, Options, Syslog};
-            Syslog::new(c"gmetad-rs", Options::LOG_PID, Facility::Daemon)
-        })
-        .flatten();
-    match syslog {
-        Some(s) => fmt.with_writer(s).with_ansi(false).without_time().init(),
-        None => fmt
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-    }
-}
-
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let loaded = load(&args);
@@ -130,10 +59,12 @@ fn main() -> std::process::ExitCode {
     // librrd's Rust binding logs every call at debug level: keep that out of -d output.
     let filter = if debug > 0 { "debug,rrd=info" } else { "info" };
     let detach = loaded.is_ok() && debug == 0 && !args.foreground;
-    init_logging(filter, detach);
+    // Detached, logs go to syslog as gmetad's do.
+    ganglia_daemon::init_logging(c"gmetad-rs", filter, detach);
     let r = loaded.and_then(|(cfg, _, umask)| {
         if detach {
-            daemonize(umask)?;
+            // As gmetad at debug level 0: fork, new session, the configured umask.
+            ganglia_daemon::daemonize(Some(umask))?;
         }
         run(args, cfg)
     });
@@ -167,7 +98,10 @@ fn run(args: Args, cfg: Config) -> Result<()> {
         let user = cfg.setuid_user.clone();
         // Privileges go right after binding, before the first poll can create an RRD file.
         let g = Gmetad::start_with(cfg, || match &user {
-            Some(u) => drop_privileges(u).map_err(|e| format!("{e:#}")),
+            // Become setuid_username right after binding, as gmetad does (only as root).
+            Some(u) => ganglia_daemon::drop_privileges(u)
+                .map(drop)
+                .map_err(|e| format!("setuid_username: {e}")),
             None => Ok(()),
         })
         .context("starting gmetad-rs")?;

@@ -1,7 +1,7 @@
 //! `gmond-rs`: drop-in replacement for Ganglia 3.7's gmond, with gmond's flags.
 //! A thin shell over the library's own embedding API (`gmond::agent::Agent`).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Parser;
 use gmond::agent::{Agent, catalog_with};
 use gmond::config::AgentConfig;
@@ -80,79 +80,6 @@ fn load(args: &Args) -> Result<(AgentConfig, bool, Option<String>)> {
     Ok(cfg)
 }
 
-/// Become `user` once the sockets are open, as gmond does (only when running as root).
-fn drop_privileges(user: &str) -> Result<()> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Ok(());
-    }
-    let name = std::ffi::CString::new(user).context("user name")?;
-    // SAFETY: getpwnam returns a pointer to static storage or NULL; read immediately.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        bail!("setuid user {user:?} does not exist");
-    }
-    // SAFETY: pw is non-null and valid until the next getpw* call.
-    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    // SAFETY: plain syscalls; glibc applies setgid/setuid to every thread of the process.
-    let ok = unsafe {
-        libc::setgroups(0, std::ptr::null()) == 0
-            && libc::setgid(gid) == 0
-            && libc::setuid(uid) == 0
-    };
-    if !ok {
-        bail!(
-            "cannot become {user:?}: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    tracing::info!(user, "Dropped privileges.");
-    Ok(())
-}
-
-/// Logs go to stderr in the foreground and, once detached, to syslog (facility daemon, with
-/// the pid), as gmond's do.
-fn init_logging(filter: &str, detached: bool) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into());
-    let fmt = tracing_subscriber::fmt().with_env_filter(filter);
-    let syslog = detached
-        .then(|| {
-            use syslog_tracing::{Facility, Options, Syslog};
-            Syslog::new(c"gmond-rs", Options::LOG_PID, Facility::Daemon)
-        })
-        .flatten();
-    match syslog {
-        Some(s) => fmt.with_writer(s).with_ansi(false).without_time().init(),
-        None => fmt
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-    }
-}
-
-/// Detach: fork (the parent exits), new session, standard streams on /dev/null (logs go to
-/// syslog: [`init_logging`]).
-fn daemonize() -> Result<()> {
-    // SAFETY: called before any thread or runtime exists, so fork duplicates only this thread.
-    match unsafe { libc::fork() } {
-        -1 => bail!("fork failed: {}", std::io::Error::last_os_error()),
-        0 => {}
-        _ => std::process::exit(0),
-    }
-    // SAFETY: plain syscalls in the child; /dev/null is opened read-write for the std streams.
-    unsafe {
-        libc::setsid();
-        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        if fd >= 0 {
-            libc::dup2(fd, 0);
-            libc::dup2(fd, 1);
-            libc::dup2(fd, 2);
-        }
-    }
-    Ok(())
-}
-
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let mut detached = false;
@@ -189,10 +116,11 @@ fn run(args: Args, detached: &mut bool) -> Result<()> {
         _ => "trace",
     };
     let detach = conf_daemonize && !args.foreground && args.debug == 0;
-    init_logging(filter, detach);
+    // Detached, logs go to syslog as gmond's do.
+    ganglia_daemon::init_logging(c"gmond-rs", filter, detach);
     *detached = detach;
     if detach {
-        daemonize()?;
+        ganglia_daemon::daemonize(None)?;
     }
     if let Some(p) = &args.pid_file {
         std::fs::write(p, format!("{}\n", std::process::id()))
@@ -222,8 +150,9 @@ async fn serve(args: Args, mut cfg: AgentConfig, mut user: Option<String>) -> Re
             .spawn()
             .context("starting gmond-rs")?;
         tracing::info!(udp = ?agent.udp_addrs(), xml = ?agent.xml_addrs(), cluster = %cfg.cluster.name, "gmond-rs started.");
+        // Become the configured user once the sockets are open, as gmond does (only as root).
         if let Some(u) = user.take() {
-            drop_privileges(&u)?;
+            ganglia_daemon::drop_privileges(&u).context("setuid user")?;
         }
         tokio::select! {
             _ = hup.recv() => {
