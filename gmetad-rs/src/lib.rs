@@ -6,7 +6,7 @@
 //! - [`tree`] — polled documents → cluster and grid nodes, summaries, RRD updates (pure).
 //! - [`rrd`] — RRD layout, librrd and rrdcached writers, the service thread.
 //! - [`serve`] — request grammar, rendering of the xml_port and interactive-port answers, /status.
-//! - [`export`] — Graphite/carbon.
+//! - [`export`] — Graphite/carbon, Riemann, memcached.
 //! - [`daemon`] — the running collector that ties them together ([`daemon::Gmetad`]).
 
 pub mod config;
