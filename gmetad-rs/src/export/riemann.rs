@@ -14,8 +14,8 @@
 //!   the field is never packed and Riemann stamps events with its own clock. We send the same.
 //!
 //! UDP: one datagram per event (a `Msg` holding one event). TCP: one `Msg` per host, each framed
-//! by a 4-byte big-endian length, over one persistent connection; every reply `Msg` is read and
-//! its `ok` checked. A circuit breaker mirrors gmetad's: after more than 5 failures (or a failed
+//! by a 4-byte big-endian length, over one persistent connection; every reply `Msg` is read
+//! (while the next frames are written) and its `ok` checked. A circuit breaker mirrors gmetad's: after more than 5 failures (or a failed
 //! connect) nothing is sent for 15 s, then one reconnect is tried; socket operations time out
 //! after 500 ms.
 
@@ -487,39 +487,58 @@ impl Tcp {
                 }
             }
         }
+        let Some(s) = self.conn.as_mut() else {
+            return 0;
+        };
+        // Every frame (one host each) is written while the replies (one per Msg, as a Riemann
+        // server answers) are read on the other half, so a distant server costs one round trip
+        // per poll, not one per host. A reply that is not ok (back-pressure) counts as a
+        // failure and keeps the connection; an I/O error or a timeout drops it.
+        let (mut rd, mut wr) = s.split();
+        let frames = &batch.frames;
+        let write = async {
+            for f in frames {
+                match tokio::time::timeout(SOCKET_TIMEOUT, wr.write_all(f)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(format!("write: {e}")),
+                    Err(_) => return Err("write timed out".to_string()),
+                }
+            }
+            Ok(())
+        };
+        let read = async {
+            let mut replies = Vec::with_capacity(frames.len());
+            for _ in frames {
+                match tokio::time::timeout(SOCKET_TIMEOUT, read_reply(&mut rd)).await {
+                    Ok(Ok(r)) => replies.push(r),
+                    Ok(Err(e)) => return (replies, Some(format!("reading a reply: {e}"))),
+                    Err(_) => return (replies, Some("no reply within 500 ms".to_string())),
+                }
+            }
+            (replies, None)
+        };
+        let (written, (replies, read_err)) = tokio::join!(write, read);
         let mut delivered = 0;
         let mut all_ok = true;
-        // One frame (one host) at a time, its reply read before the next, as a Riemann server
-        // answers every Msg. A reply that is not ok (back-pressure) counts as a failure and the
-        // connection stays; an I/O error or a timeout drops the connection.
-        for (frame, &n) in batch.frames.iter().zip(&batch.events) {
-            let Some(s) = self.conn.as_mut() else {
-                break; // the breaker opened
-            };
-            let r = tokio::time::timeout(SOCKET_TIMEOUT, s.write_all(frame)).await;
-            let err = match r {
-                Ok(Ok(())) => match tokio::time::timeout(SOCKET_TIMEOUT, read_reply(s)).await {
-                    Ok(Ok(rep)) if rep.ok == Some(true) => {
-                        delivered += u64::from(n);
-                        continue;
-                    }
-                    Ok(Ok(rep)) => {
-                        all_ok = false;
-                        self.fail(&format!(
-                            "server answered not ok: {}",
-                            rep.error.as_deref().unwrap_or("(no error text)")
-                        ));
-                        continue;
-                    }
-                    Ok(Err(e)) => format!("reading the reply: {e}"),
-                    Err(_) => "no reply within 500 ms".to_string(),
-                },
-                Ok(Err(e)) => format!("write: {e}"),
-                Err(_) => "write timed out".to_string(),
-            };
-            self.conn = None;
-            self.fail(&err);
-            return delivered;
+        for (r, &n) in replies.iter().zip(&batch.events) {
+            if r.ok == Some(true) {
+                delivered += u64::from(n);
+                continue;
+            }
+            all_ok = false;
+            if self.open_until.is_none() {
+                self.fail(&format!(
+                    "server answered not ok: {}",
+                    r.error.as_deref().unwrap_or("(no error text)")
+                ));
+            }
+        }
+        if let Some(e) = written.err().or(read_err) {
+            all_ok = false;
+            if self.open_until.is_none() {
+                self.conn = None;
+                self.fail(&e);
+            }
         }
         if all_ok {
             self.failures = 0;
@@ -528,7 +547,7 @@ impl Tcp {
     }
 }
 
-async fn read_reply(s: &mut tokio::net::TcpStream) -> std::io::Result<Reply> {
+async fn read_reply<R: tokio::io::AsyncRead + Unpin>(s: &mut R) -> std::io::Result<Reply> {
     let mut h = [0u8; 4];
     s.read_exact(&mut h).await?;
     let n = u32::from_be_bytes(h) as usize;

@@ -344,3 +344,23 @@ async fn udp_datagrams_arrive() {
     let s = wait_stats(&r, |s| s.sent == 5).await;
     assert_eq!(s.dropped, 0);
 }
+
+#[tokio::test]
+async fn a_silent_server_costs_one_timeout_and_a_reconnect_per_poll() {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s); // reads nothing, answers nothing
+        }
+    });
+    let r = Riemann::spawn(addr, Transport::Tcp);
+    let t0 = Instant::now();
+    r.send(encode_snapshot(&snapshot(), "g", None, Transport::Tcp));
+    r.send(encode_snapshot(&snapshot(), "g", None, Transport::Tcp));
+    let s = wait_stats(&r, |s| s.dropped == 10).await;
+    assert!(t0.elapsed() >= 2 * SOCKET_TIMEOUT);
+    assert_eq!((s.failures, s.connects, s.sent), (2, 2, 0));
+    assert!(!s.breaker_open, "two failures do not open the breaker");
+}
