@@ -196,6 +196,13 @@ pub struct Batch {
     pub skipped: u64,
 }
 
+impl Batch {
+    /// Bytes on the wire.
+    pub fn bytes(&self) -> usize {
+        self.per_server.iter().map(|s| s.0.len()).sum()
+    }
+}
+
 /// Every set of a poll (see the module documentation).
 pub fn encode_snapshot(snap: &Snapshot, include_cluster: bool, servers: usize) -> Batch {
     let servers = servers.max(1);
@@ -252,6 +259,7 @@ pub struct Memcached {
     tx: mpsc::Sender<Batch>,
     stats: Arc<Mutex<MemcachedStats>>,
     servers: usize,
+    queued: super::Budget,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -270,11 +278,13 @@ impl Memcached {
         let (tx, rx) = mpsc::channel(64);
         let stats = Arc::new(Mutex::new(MemcachedStats::default()));
         let n = servers.len();
-        tokio::spawn(run(servers, rx, stats.clone()));
+        let queued = super::Budget::default();
+        tokio::spawn(run(servers, rx, stats.clone(), queued.clone()));
         Memcached {
             tx,
             stats,
             servers: n,
+            queued,
         }
     }
 
@@ -283,14 +293,21 @@ impl Memcached {
         self.servers
     }
 
-    /// Queue a poll's sets; never blocks (a full queue drops them and counts them).
+    /// Queue a poll's sets; never blocks (a full queue, by count or by
+    /// [`super::MAX_QUEUED_BYTES`], drops them and counts them).
     pub fn send(&self, batch: Batch) {
         lock(&self.stats).skipped_keys += batch.skipped;
         let n: u64 = batch.per_server.iter().map(|s| s.1).sum();
         if n == 0 {
             return;
         }
+        let bytes = batch.bytes();
+        if !self.queued.take(bytes) {
+            lock(&self.stats).dropped += n;
+            return;
+        }
         if self.tx.try_send(batch).is_err() {
+            self.queued.give(bytes);
             lock(&self.stats).dropped += n;
         }
     }
@@ -387,6 +404,7 @@ async fn run(
     servers: Vec<SocketAddr>,
     mut rx: mpsc::Receiver<Batch>,
     stats: Arc<Mutex<MemcachedStats>>,
+    queued: super::Budget,
 ) {
     let mut conns: Vec<Conn> = servers
         .into_iter()
@@ -398,6 +416,7 @@ async fn run(
         })
         .collect();
     while let Some(batch) = rx.recv().await {
+        queued.give(batch.bytes());
         for (conn, (bytes, n)) in conns.iter_mut().zip(batch.per_server) {
             if n == 0 {
                 continue;

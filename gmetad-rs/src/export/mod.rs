@@ -6,6 +6,32 @@ pub mod riemann;
 
 use crate::config::Config;
 use crate::tree::Snapshot;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Most bytes an exporter's queue holds; a poll that would go past it is dropped and counted,
+/// so a stalled server costs bounded memory however large the grid.
+pub const MAX_QUEUED_BYTES: usize = 64 << 20;
+
+/// The bytes queued to one exporter task.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Budget(Arc<AtomicUsize>);
+
+impl Budget {
+    /// Reserve `n` bytes; false when that would exceed [`MAX_QUEUED_BYTES`].
+    pub(crate) fn take(&self, n: usize) -> bool {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                (q + n <= MAX_QUEUED_BYTES).then_some(q + n)
+            })
+            .is_ok()
+    }
+
+    /// Release `n` bytes.
+    pub(crate) fn give(&self, n: usize) {
+        self.0.fetch_sub(n, Ordering::AcqRel);
+    }
+}
 
 /// The Riemann and memcached exporters of a running collector (carbon is driven separately).
 #[derive(Debug, Clone, Default)]
@@ -67,5 +93,21 @@ impl Exports {
         if let (Some(m), Some(b)) = (&self.memcached, e.memcached) {
             m.send(b);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_budget_refuses_past_its_limit_and_frees_on_give() {
+        let b = Budget::default();
+        assert!(b.take(MAX_QUEUED_BYTES - 10));
+        assert!(!b.take(11));
+        assert!(b.take(10));
+        assert!(!b.take(1));
+        b.give(MAX_QUEUED_BYTES / 2);
+        assert!(b.take(MAX_QUEUED_BYTES / 2));
     }
 }

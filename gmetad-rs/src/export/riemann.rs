@@ -256,11 +256,11 @@ fn tokens<'a>(s: &'a str, delim: char) -> impl Iterator<Item = &'a str> + 'a {
 }
 
 /// What one poll sends: frames ready for the wire (a UDP datagram each, or a length-prefixed
-/// TCP `Msg` each) and how many events each carries.
+/// TCP `Msg` each) in one buffer, and how many events each carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Batch {
-    /// Wire frames.
-    pub frames: Vec<Vec<u8>>,
+    buf: Vec<u8>,
+    ends: Vec<usize>,
     /// Events per frame.
     pub events: Vec<u32>,
 }
@@ -269,6 +269,33 @@ impl Batch {
     /// Events in the batch.
     pub fn total_events(&self) -> u64 {
         self.events.iter().map(|&n| u64::from(n)).sum()
+    }
+
+    /// The wire frames, in order.
+    pub fn frames(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.buf[a..b])
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Bytes on the wire.
+    pub fn bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn push(&mut self, frame: &[u8], events: u32) {
+        self.buf.extend_from_slice(frame);
+        self.ends.push(self.buf.len());
+        self.events.push(events);
     }
 }
 
@@ -347,8 +374,7 @@ pub fn encode_snapshot(
                     for e in &events {
                         msg.clear();
                         encode_msg([e], &mut msg);
-                        batch.frames.push(msg.clone());
-                        batch.events.push(1);
+                        batch.push(&msg, 1);
                     }
                 }
                 Transport::Tcp => {
@@ -357,8 +383,7 @@ pub fn encode_snapshot(
                     encode_msg(&events, &mut msg);
                     let len = (msg.len() - 4) as u32;
                     msg[..4].copy_from_slice(&len.to_be_bytes());
-                    batch.frames.push(msg.clone());
-                    batch.events.push(events.len() as u32);
+                    batch.push(&msg, events.len() as u32);
                 }
             }
         }
@@ -390,6 +415,7 @@ pub struct RiemannStats {
 pub struct Riemann {
     tx: mpsc::Sender<Batch>,
     stats: Arc<Mutex<RiemannStats>>,
+    queued: super::Budget,
 }
 
 fn now_ms() -> u64 {
@@ -403,17 +429,24 @@ impl Riemann {
     pub fn spawn(addr: SocketAddr, transport: Transport) -> Riemann {
         let (tx, rx) = mpsc::channel(64);
         let stats = Arc::new(Mutex::new(RiemannStats::default()));
-        tokio::spawn(run(addr, transport, rx, stats.clone()));
-        Riemann { tx, stats }
+        let queued = super::Budget::default();
+        tokio::spawn(run(addr, transport, rx, stats.clone(), queued.clone()));
+        Riemann { tx, stats, queued }
     }
 
-    /// Queue a poll's events; never blocks (a full queue drops them and counts them).
+    /// Queue a poll's events; never blocks (a full queue, by count or by
+    /// [`super::MAX_QUEUED_BYTES`], drops them and counts them).
     pub fn send(&self, batch: Batch) {
-        if batch.frames.is_empty() {
+        if batch.is_empty() {
             return;
         }
-        let n = batch.total_events();
+        let (n, bytes) = (batch.total_events(), batch.bytes());
+        if !self.queued.take(bytes) {
+            lock(&self.stats).dropped += n;
+            return;
+        }
         if self.tx.try_send(batch).is_err() {
+            self.queued.give(bytes);
             lock(&self.stats).dropped += n;
         }
     }
@@ -495,9 +528,8 @@ impl Tcp {
         // per poll, not one per host. A reply that is not ok (back-pressure) counts as a
         // failure and keeps the connection; an I/O error or a timeout drops it.
         let (mut rd, mut wr) = s.split();
-        let frames = &batch.frames;
         let write = async {
-            for f in frames {
+            for f in batch.frames() {
                 match tokio::time::timeout(SOCKET_TIMEOUT, wr.write_all(f)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => return Err(format!("write: {e}")),
@@ -507,8 +539,8 @@ impl Tcp {
             Ok(())
         };
         let read = async {
-            let mut replies = Vec::with_capacity(frames.len());
-            for _ in frames {
+            let mut replies = Vec::with_capacity(batch.len());
+            for _ in 0..batch.len() {
                 match tokio::time::timeout(SOCKET_TIMEOUT, read_reply(&mut rd)).await {
                     Ok(Ok(r)) => replies.push(r),
                     Ok(Err(e)) => return (replies, Some(format!("reading a reply: {e}"))),
@@ -564,6 +596,7 @@ async fn run(
     transport: Transport,
     mut rx: mpsc::Receiver<Batch>,
     stats: Arc<Mutex<RiemannStats>>,
+    queued: super::Budget,
 ) {
     let udp = match transport {
         Transport::Udp => {
@@ -591,12 +624,13 @@ async fn run(
     };
     let mut udp_errors_logged = false;
     while let Some(batch) = rx.recv().await {
+        queued.give(batch.bytes());
         let t0 = Instant::now();
         let total = batch.total_events();
         let delivered = match (&udp, transport) {
             (Some(s), Transport::Udp) => {
                 let mut ok = 0;
-                for (f, &n) in batch.frames.iter().zip(&batch.events) {
+                for (f, &n) in batch.frames().zip(&batch.events) {
                     match s.send_to(f, addr).await {
                         Ok(w) if w == f.len() => ok += u64::from(n),
                         r => {

@@ -155,11 +155,10 @@ fn event(b: &[u8]) -> Vec<(u64, V)> {
 fn udp_one_datagram_per_event_with_gmetads_fields() {
     let b = encode_snapshot(&snapshot(), "g", Some("env=test"), Transport::Udp);
     // Web1: heartbeat + 3 metrics (gone: TN > DMAX; odd: unknown type); dead: heartbeat only.
-    assert_eq!(b.frames.len(), 5);
+    assert_eq!(b.len(), 5);
     assert_eq!(b.events, vec![1; 5]);
     let evs: Vec<Vec<(u64, V)>> = b
-        .frames
-        .iter()
+        .frames()
         .map(|f| {
             let m = fields(f);
             assert_eq!(m.len(), 1);
@@ -223,11 +222,11 @@ fn udp_one_datagram_per_event_with_gmetads_fields() {
 fn tcp_one_length_prefixed_msg_per_host() {
     let b = encode_snapshot(&snapshot(), "g", None, Transport::Tcp);
     assert_eq!(b.events, vec![4, 1]);
-    for f in &b.frames {
+    for f in b.frames() {
         let n = u32::from_be_bytes(f[..4].try_into().unwrap()) as usize;
         assert_eq!(n, f.len() - 4);
     }
-    let m = fields(&b.frames[0][4..]);
+    let m = fields(&b.frames().next().unwrap()[4..]);
     assert_eq!(m.len(), 4);
     assert!(m.iter().all(|(n, _)| *n == 6));
 }
@@ -331,7 +330,7 @@ async fn udp_datagrams_arrive() {
     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let r = Riemann::spawn(sock.local_addr().unwrap(), Transport::Udp);
     let b = encode_snapshot(&snapshot(), "g", None, Transport::Udp);
-    let want = b.frames.clone();
+    let want: Vec<Vec<u8>> = b.frames().map(<[u8]>::to_vec).collect();
     r.send(b);
     for w in want {
         let mut buf = [0u8; 2048];
