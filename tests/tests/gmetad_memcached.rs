@@ -50,8 +50,11 @@ const STORED: &[(&str, &str)] = &[
 const ABSENT: &[&str] = &["web1/stale", "down/load_one"];
 
 fn memcached(dir: &std::path::Path, name: &'static str) -> (Proc, SocketAddr) {
+    memcached_on(dir, name, free_tcp_port())
+}
+
+fn memcached_on(dir: &std::path::Path, name: &'static str, port: u16) -> (Proc, SocketAddr) {
     require("/usr/bin/memcached", "memcached");
-    let port = free_tcp_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let p = Proc::spawn(
         name,
@@ -224,5 +227,34 @@ fn two_servers_share_keys_as_libmemcached_distributes_them() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    rt.block_on(g.shutdown());
+}
+
+#[test]
+fn a_restarted_memcached_is_refilled_after_a_reconnect() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _g = rt.enter();
+    let dir = tempfile::tempdir().unwrap();
+    let (first, addr) = memcached(dir.path(), "memcached-1");
+    let g = ours(serve_doc(), vec![addr], false);
+    wait_for(Duration::from_secs(15), || get(addr, "web1/load_one")).expect("stored");
+    drop(first);
+    // Polls fail to deliver while it is down ...
+    std::thread::sleep(Duration::from_millis(2500));
+    let (_second, _) = memcached_on(dir.path(), "memcached-2", addr.port());
+    assert_eq!(
+        get(addr, "web1/load_one"),
+        None,
+        "a fresh memcached is empty"
+    );
+    // ... and the exporter reconnects (back-off at most a few seconds) and fills it again.
+    let v = wait_for(Duration::from_secs(20), || get(addr, "web1/load_one"));
+    assert_eq!(v.as_deref(), Some("0.75"));
+    let st = status(g.interactive_addr);
+    assert!(st.contains("\"connects\":2}"), "reconnected once: {st}");
+    assert!(
+        !st.contains("\"memcached\":{\"dropped\":0,"),
+        "sets dropped while down: {st}"
+    );
     rt.block_on(g.shutdown());
 }
