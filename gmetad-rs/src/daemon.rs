@@ -551,7 +551,8 @@ async fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 /// Accept and answer on one port, at most `threads` connections at a time (gmetad runs that
-/// many server threads per port): further clients wait in the listen backlog, none is dropped.
+/// many server threads per port) from accept until their answer is rendered: further clients
+/// wait in the listen backlog, none is dropped. Writing the answer holds no slot.
 async fn serve(
     listener: TcpListener,
     port: Port,
@@ -581,7 +582,6 @@ async fn serve(
         }
         let shared = shared.clone();
         tokio::spawn(async move {
-            let _permit = permit;
             let t0 = Instant::now();
             let req = if port == Port::Interactive {
                 let Some(line) = read_request(&mut stream).await else {
@@ -605,6 +605,9 @@ async fn serve(
             let Ok(body) = tokio::task::spawn_blocking(move || answer(&sh, port, req)).await else {
                 return;
             };
+            // The slot covers reading the request and rendering the answer, not writing it:
+            // a slow reader must not pin a slot (3.7.2's issue #223); its write times out.
+            drop(permit);
             let ok = tokio::time::timeout(shared.cfg.write_timeout, stream.write_all(&body)).await;
             let ms = t0.elapsed().as_millis() as u64;
             {

@@ -80,3 +80,118 @@ fn more_threads_serve_more_at_once_and_one_thread_still_serves_xml() {
     assert!(answered_within(&mut one, Duration::from_secs(5)));
     rt.block_on(g.shutdown());
 }
+
+/// A gmond document of `hosts` hosts with 30 metrics each (about 6 KB per host).
+fn big_doc(hosts: usize) -> Vec<u8> {
+    let mut d = String::from(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\" standalone=\"yes\"?>\n<GANGLIA_XML VERSION=\"3.7.2\" SOURCE=\"gmond\">\n<CLUSTER NAME=\"big\" LOCALTIME=\"1700000100\" OWNER=\"o\" LATLONG=\"l\" URL=\"u\">\n",
+    );
+    for h in 0..hosts {
+        d.push_str(&format!("<HOST NAME=\"host-{h:05}.example.com\" IP=\"10.1.{}.{}\" TAGS=\"\" REPORTED=\"1700000090\" TN=\"3\" TMAX=\"20\" DMAX=\"0\" LOCATION=\"x\" GMOND_STARTED=\"1\">\n", h / 256, h % 256));
+        for m in 0..30 {
+            d.push_str(&format!("<METRIC NAME=\"metric_number_{m:02}\" VAL=\"{h}.{m}\" TYPE=\"float\" UNITS=\"units\" TN=\"3\" TMAX=\"70\" DMAX=\"0\" SLOPE=\"both\" SOURCE=\"gmond\">\n<EXTRA_DATA>\n<EXTRA_ELEMENT NAME=\"GROUP\" VAL=\"load\"/>\n</EXTRA_DATA>\n</METRIC>\n"));
+        }
+        d.push_str("</HOST>\n");
+    }
+    d.push_str("</CLUSTER>\n</GANGLIA_XML>\n");
+    d.into_bytes()
+}
+
+/// A client with a 4 KiB receive buffer (set before connect) that sends nothing and reads
+/// nothing, so an answer of megabytes stalls in the server's write.
+fn stalled_client(addr: SocketAddr) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(a) = addr else {
+        panic!("IPv4 only")
+    };
+    // SAFETY: plain socket calls on a descriptor we own and hand to TcpStream.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let v: libc::c_int = 4096;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        );
+        let sa = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: a.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*a.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let rc = libc::connect(
+            fd,
+            (&sa as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as u32,
+        );
+        assert_eq!(rc, 0);
+        TcpStream::from_raw_fd(fd)
+    }
+}
+
+fn xml_requests(g: &Gmetad) -> u64 {
+    let mut s = TcpStream::connect(g.interactive_addr).unwrap();
+    s.write_all(b"/status\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split("\"xml\":{\"num\":")
+        .nth(1)
+        .and_then(|r| r.split(',').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no xml counter in {out}"))
+}
+
+#[test]
+fn a_stalled_reader_holds_no_slot_while_its_answer_is_written() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _g = rt.enter();
+    let doc = big_doc(2000);
+    let src = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let src_addr = src.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in src.incoming().flatten().take(100) {
+            let _ = (&s).write_all(&doc);
+        }
+    });
+    let mut c = Config::builtin();
+    c.sources = vec![Source {
+        name: "big".into(),
+        step: 5,
+        addrs: vec![src_addr],
+    }];
+    c.xml_addr = "127.0.0.1:0".parse().unwrap();
+    c.interactive_addr = "127.0.0.1:0".parse().unwrap();
+    c.write_rrds = false;
+    c.server_threads = 1; // one slot on xml_port
+    let g = Gmetad::start(c).unwrap();
+    wait_for(Duration::from_secs(30), || {
+        fetch(g.xml_addr).filter(|x| x.len() > 8 << 20)
+    })
+    .expect("the big grid is served");
+    let before = xml_requests(&g);
+    let _stalled = stalled_client(g.xml_addr);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        xml_requests(&g),
+        before,
+        "the stalled reader's answer is still being written"
+    );
+    let t0 = Instant::now();
+    let x = fetch(g.xml_addr).expect("a second reader is served");
+    assert!(x.len() > 8 << 20);
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "served in {:?} while the stalled reader's write (10 s timeout) goes on",
+        t0.elapsed()
+    );
+    assert_eq!(
+        xml_requests(&g),
+        before + 1,
+        "the stalled write had not ended"
+    );
+    rt.block_on(g.shutdown());
+}
