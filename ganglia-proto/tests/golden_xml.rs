@@ -2,7 +2,7 @@
 
 use ganglia_proto::xml::read::{ReadLimits, XmlError, read};
 use ganglia_proto::xml::write::{Layout, write_document};
-use ganglia_proto::xml::{Document, Source, dtd::DTD};
+use ganglia_proto::xml::{Document, SmolStr, Source, dtd::DTD};
 use proptest::prelude::*;
 
 fn data(name: &str) -> Vec<u8> {
@@ -164,7 +164,7 @@ fn one_bad_host_does_not_lose_the_others() {
             .map(|h| h.name.clone())
             .collect();
         assert!(
-            names.contains(&"a".to_string()) && names.contains(&"z".to_string()),
+            names.contains(&"a".into()) && names.contains(&"z".into()),
             "{bad}: {names:?} {:?}",
             o.problems
         );
@@ -357,16 +357,17 @@ proptest! {
     #[test]
     fn write_then_read_round_trips(names in proptest::collection::vec((arb_text(), arb_text(), arb_text()), 1..5), gmetad in any::<bool>()) {
         let mut doc = Document { source: if gmetad { Source::Gmetad } else { Source::Gmond }, version: "3.7.2".into(), ..Document::default() };
-        let mut c = ganglia_proto::xml::Cluster { name: names[0].0.clone(), owner: "o".into(), latlong: "l".into(), url: "u".into(), localtime: 5, ..Default::default() };
+        let mut c = ganglia_proto::xml::Cluster { name: names[0].0.as_str().into(), owner: "o".into(), latlong: "l".into(), url: "u".into(), localtime: 5, ..Default::default() };
         for (i, (h, m, v)) in names.iter().enumerate() {
-            let host_name = if h.is_empty() { format!("h{i}") } else { h.clone() };
-            let metric_name = if m.is_empty() { "m".to_string() } else { m.clone() };
+            let host_name: SmolStr = if h.is_empty() { format!("h{i}").into() } else { h.into() };
+            let metric_name: SmolStr = if m.is_empty() { "m".into() } else { m.into() };
+            let v = SmolStr::from(v);
             c.hosts.push(ganglia_proto::xml::Host {
                 name: host_name, ip: "1.2.3.4".into(), tags: Some(v.clone()), reported: 7, tn: 1, tmax: 20, dmax: 0,
                 location: Some(v.clone()), gmond_started: -3,
                 metrics: vec![ganglia_proto::xml::Metric {
                     name: metric_name, val: v.clone(), metric_type: "string".into(), units: v.clone(), tn: 1, tmax: 2, dmax: 3,
-                    slope: "both".into(), source: "gmond".into(), extra: vec![("GROUP".into(), v.clone())],
+                    slope: "both".into(), source: "gmond".into(), extra: vec![("GROUP".into(), v.clone())].into(),
                 }],
             });
         }
@@ -420,11 +421,12 @@ proptest! {
         t in proptest::string::string_regex("[\\x00-\\x1f\\x7f-\\u{a0}<>&\"' a-z]{0,24}").unwrap(),
         gmetad in any::<bool>(),
     ) {
+        let (s, t) = (SmolStr::from(s), SmolStr::from(t));
         let m = ganglia_proto::xml::Metric {
-            name: format!("m{t}"), val: s.clone(), metric_type: "string".into(), units: t.clone(),
-            slope: "both".into(), source: "gmond".into(), extra: vec![(t.clone(), s.clone())], ..Default::default()
+            name: format!("m{t}").into(), val: s.clone(), metric_type: "string".into(), units: t.clone(),
+            slope: "both".into(), source: "gmond".into(), extra: vec![(t.clone(), s.clone())].into(), ..Default::default()
         };
-        let h = ganglia_proto::xml::Host { name: format!("h{s}"), ip: t.clone(), tags: Some(s.clone()), location: Some(t.clone()), metrics: vec![m], ..Default::default() };
+        let h = ganglia_proto::xml::Host { name: format!("h{s}").into(), ip: t.clone(), tags: Some(s.clone()), location: Some(t.clone()), metrics: vec![m], ..Default::default() };
         let c = ganglia_proto::xml::Cluster { name: s.clone(), owner: t.clone(), latlong: s.clone(), url: t.clone(), hosts: vec![h], ..Default::default() };
         let doc = Document { source: Source::Gmond, version: t.clone(), clusters: vec![c], ..Document::default() };
         let mut out = Vec::new();
@@ -432,7 +434,7 @@ proptest! {
         prop_assert!(out.is_ascii());
         let back = read(&out, &ReadLimits::default()).unwrap();
         prop_assert!(back.complete && back.problems.is_empty(), "{:?}", back.problems);
-        let (s2, t2) = (xml_safe(&s), xml_safe(&t));
+        let (s2, t2) = (SmolStr::from(xml_safe(&s)), SmolStr::from(xml_safe(&t)));
         let c = &back.doc.clusters[0];
         prop_assert_eq!(&back.doc.version, &t2);
         prop_assert_eq!((&c.name, &c.owner, &c.latlong, &c.url), (&s2, &t2, &s2, &t2));
@@ -440,8 +442,8 @@ proptest! {
         prop_assert_eq!(&h.name, &format!("h{s2}"));
         prop_assert_eq!((&h.ip, h.tags.as_ref(), h.location.as_ref()), (&t2, Some(&s2), Some(&t2)));
         let m = &h.metrics[0];
-        prop_assert_eq!((&m.name, &m.val, &m.units), (&format!("m{t2}"), &s2, &t2));
-        prop_assert_eq!(&m.extra, &vec![(t2.clone(), s2.clone())]);
+        prop_assert_eq!((&m.name, &m.val, &m.units), (&SmolStr::from(format!("m{t2}")), &s2, &t2));
+        prop_assert_eq!(&m.extra[..], &[(t2.clone(), s2.clone())]);
     }
 
     /// Garbage in place of one host never costs a host that is not next to it, and never the
@@ -461,7 +463,7 @@ proptest! {
         let o = read(doc.as_bytes(), &ReadLimits::default()).unwrap();
         let mut names: Vec<String> = o.doc.clusters.iter().flat_map(|c| &c.hosts).chain(&o.doc.hosts)
             .filter(|h| h.metrics.len() == 1 && h.metrics[0].extra.len() == 1)
-            .map(|h| h.name.clone()).collect();
+            .map(|h| h.name.to_string()).collect();
         names.sort();
         for i in 0..6usize {
             if i.abs_diff(at) > 1 {

@@ -409,16 +409,16 @@ async fn root_summary(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 .iter()
                 .map(|m| Update {
                     target: Target::Root {
-                        metric: m.name.clone(),
+                        metric: m.name.to_string(),
                     },
                     ts,
                     sum: m
                         .sum
                         .trim()
                         .parse::<f64>()
-                        .map_or_else(|_| m.sum.clone(), |v| format!("{v:.5}")),
+                        .map_or_else(|_| m.sum.to_string(), |v| format!("{v:.5}")),
                     num: Some(m.num),
-                    slope: m.slope.clone(),
+                    slope: m.slope.to_string(),
                     step: 15,
                 })
                 .collect();

@@ -356,7 +356,7 @@ fn a_host_missing_from_the_next_document_lingers_as_down() {
             .map(|c| {
                 c.hosts
                     .into_iter()
-                    .map(|h| (h.name, h.tn, h.tmax))
+                    .map(|h| (h.name.into(), h.tn, h.tmax))
                     .collect()
             })
             .unwrap_or_default()

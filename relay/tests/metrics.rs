@@ -16,7 +16,7 @@ fn relay_metric(doc: &ganglia_proto::xml::Document, name: &str) -> Option<(Strin
     doc.clusters.iter().flat_map(|c| &c.hosts).find_map(|h| {
         let m = h.metrics.iter().find(|m| m.name == name)?;
         Some((
-            h.name.clone(),
+            h.name.to_string(),
             m.extra("GROUP").unwrap_or_default().to_owned(),
             m.val.parse().ok()?,
         ))

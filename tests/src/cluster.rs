@@ -309,7 +309,7 @@ impl Cluster {
         Some(
             c.hosts
                 .iter()
-                .map(|h| (h.name.clone(), h.metrics.len()))
+                .map(|h| (h.name.to_string(), h.metrics.len()))
                 .collect(),
         )
     }
@@ -321,7 +321,7 @@ impl Cluster {
         Some(
             c.hosts
                 .iter()
-                .map(|h| (h.name.clone(), h.metrics.len()))
+                .map(|h| (h.name.to_string(), h.metrics.len()))
                 .collect(),
         )
     }

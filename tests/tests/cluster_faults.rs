@@ -586,7 +586,7 @@ fn loss_and_reordering(tag: &'static str, secs: u64) {
             if !c.complete(
                 &cl.hosts
                     .iter()
-                    .map(|h| (h.name.clone(), h.metrics.len()))
+                    .map(|h| (h.name.to_string(), h.metrics.len()))
                     .collect::<Vec<_>>(),
             ) {
                 return None;
@@ -622,7 +622,7 @@ fn loss_and_reordering(tag: &'static str, secs: u64) {
                     .iter()
                     .filter_map(|h| {
                         let m = h.metrics.iter().find(|m| m.name == name)?;
-                        Some((h.name.clone(), m.val.clone()))
+                        Some((h.name.to_string(), m.val.to_string()))
                     })
                     .collect();
                 v.sort();

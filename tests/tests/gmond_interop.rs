@@ -50,12 +50,16 @@ fn host_by_ip<'a>(d: &'a Document, ip: &str) -> Option<&'a Host> {
 type Shape = (String, String, String, u64, u64, Vec<(String, String)>);
 
 fn shape(m: &Metric) -> Shape {
-    let mut extra = m.extra.clone();
+    let mut extra: Vec<_> = m
+        .extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     extra.sort();
     (
-        m.metric_type.clone(),
-        m.units.clone(),
-        m.slope.clone(),
+        m.metric_type.to_string(),
+        m.units.to_string(),
+        m.slope.to_string(),
         m.tmax,
         m.dmax,
         extra,
@@ -65,7 +69,7 @@ fn shape(m: &Metric) -> Shape {
 fn shapes(h: &Host) -> BTreeMap<String, Shape> {
     h.metrics
         .iter()
-        .map(|m| (m.name.clone(), shape(m)))
+        .map(|m| (m.name.to_string(), shape(m)))
         .collect()
 }
 

@@ -43,8 +43,8 @@ fn document(only: Option<usize>) -> Vec<u8> {
     let hosts = (0..HOSTS)
         .filter(|i| only.is_none_or(|o| o == *i))
         .map(|i| Host {
-            name: host_name(i),
-            ip: format!("10.0.{}.{}", i / 250, i % 250),
+            name: host_name(i).into(),
+            ip: format!("10.0.{}.{}", i / 250, i % 250).into(),
             reported: t,
             tn: if i % 50 == 0 { 500 } else { 3 },
             tmax: 20,
@@ -57,7 +57,7 @@ fn document(only: Option<usize>) -> Vec<u8> {
                     val: if ty == "string" {
                         "Linux".into()
                     } else {
-                        format!("{}.5", i % 7)
+                        format!("{}.5", i % 7).into()
                     },
                     metric_type: ty.into(),
                     units: "u".into(),
@@ -67,10 +67,11 @@ fn document(only: Option<usize>) -> Vec<u8> {
                     source: "gmond".into(),
                     extra: vec![
                         ("GROUP".into(), "bench".into()),
-                        ("TITLE".into(), format!("Title of {name}")),
+                        ("TITLE".into(), format!("Title of {name}").into()),
                         ("DESC".into(), "A description".into()),
-                    ],
-                    name,
+                    ]
+                    .into(),
+                    name: name.into(),
                     ..Metric::default()
                 })
                 .collect(),

@@ -177,7 +177,7 @@ fn drop_off_path(doc: Arc<Document>) {
 /// Which of a cluster's report graphs (or, with `reports` false, its summary graph of `metric`)
 /// and which hosts' graphs of `metric` have files.
 fn cluster_files(st: &Shared, c: &Cluster, metric: &str, reports: bool) -> cluster::Files {
-    let scope = Scope::Cluster(c.name.clone());
+    let scope = Scope::Cluster(c.name.to_string());
     cluster::Files {
         reports: if reports {
             graph::reports_with_files(&st.rrds, &scope)
@@ -192,12 +192,12 @@ fn cluster_files(st: &Shared, c: &Cluster, metric: &str, reports: bool) -> clust
             .filter(|h| {
                 rrdpath::file(
                     &st.rrds,
-                    &Scope::Host(c.name.clone(), h.name.clone()),
+                    &Scope::Host(c.name.to_string(), h.name.to_string()),
                     metric,
                 )
                 .is_some()
             })
-            .map(|h| h.name.clone())
+            .map(|h| h.name.to_string())
             .collect(),
     }
 }
@@ -225,7 +225,7 @@ async fn host_view(
         .find(|h| h.name == hname)
         .ok_or_else(|| WebError::not_found("host", &hname))?;
     let known: Vec<&str> = h.metrics.iter().map(|m| m.name.as_str()).collect();
-    let scope = Scope::Host(c.name.clone(), h.name.clone());
+    let scope = Scope::Host(c.name.to_string(), h.name.to_string());
     let hist = history(&st.rrds, &scope, &known);
     let on_disk: BTreeSet<String> = rrdpath::metrics_on_disk(&st.rrds, &scope)
         .into_iter()
@@ -249,7 +249,7 @@ async fn metric_view(
     let c = cluster_in(&doc, &cname)?;
     let in_xml = c.hosts.iter().any(|h| model::metric(h, &metric).is_some());
     let on_disk =
-        rrdpath::metrics_on_disk(&st.rrds, &Scope::Cluster(c.name.clone())).contains(&metric);
+        rrdpath::metrics_on_disk(&st.rrds, &Scope::Cluster(c.name.to_string())).contains(&metric);
     if !in_xml && !on_disk {
         return Err(WebError::not_found("metric", &metric));
     }
@@ -322,7 +322,7 @@ async fn graph_request(st: &Shared, p: &Params) -> R<(Request, Option<String>, O
                 .grids
                 .first()
                 .and_then(|g| g.summary.as_ref())
-                .map(|s| s.metrics.iter().map(|m| m.name.clone()).collect())
+                .map(|s| s.metrics.iter().map(|m| m.name.to_string()).collect())
                 .unwrap_or_default();
             (Scope::Meta, known, None)
         }
@@ -334,7 +334,7 @@ async fn graph_request(st: &Shared, p: &Params) -> R<(Request, Option<String>, O
                 .ok_or_else(|| WebError::not_found("cluster", c))?;
             let (summary, _) = child(root, c).ok_or_else(|| WebError::not_found("cluster", c))?;
             let known = summary
-                .map(|s| s.metrics.iter().map(|m| m.name.clone()).collect())
+                .map(|s| s.metrics.iter().map(|m| m.name.to_string()).collect())
                 .unwrap_or_default();
             (Scope::Cluster(c.clone()), known, None)
         }
@@ -344,17 +344,17 @@ async fn graph_request(st: &Shared, p: &Params) -> R<(Request, Option<String>, O
             let host = cl
                 .hosts
                 .iter()
-                .find(|x| &x.name == h)
+                .find(|x| x.name == h)
                 .ok_or_else(|| WebError::not_found("host", h))?;
             let units =
                 p.m.as_deref()
                     .and_then(|m| model::metric(host, m))
                     .map(|m| m.units.clone());
-            let known = host.metrics.iter().map(|m| m.name.clone()).collect();
+            let known = host.metrics.iter().map(|m| m.name.to_string()).collect();
             (
-                Scope::Host(cl.name.clone(), host.name.clone()),
+                Scope::Host(cl.name.to_string(), host.name.to_string()),
                 known,
-                units,
+                units.map(String::from),
             )
         }
         (None, Some(_)) => return Err(WebError::bad("h needs c")),

@@ -2,10 +2,16 @@
 //! their parents and drops the ones that turned out bad, recording why.
 
 use super::escape::unescape;
-use super::model::{Cluster, Document, Grid, Host, Metric, Source, Summary, SummaryMetric};
+use super::intern::Interner;
+use super::model::{
+    Cluster, Document, Grid, Host, Metric, SmolStr, Source, Summary, SummaryMetric, no_extra,
+};
 use super::read::Problem;
 use quick_xml::events::BytesStart;
 use std::borrow::Cow;
+
+/// One open element.
+type Pair = (SmolStr, SmolStr);
 
 /// One open element.
 pub(super) enum Frame {
@@ -14,8 +20,10 @@ pub(super) enum Frame {
     Cluster(Cluster),
     /// The host and whether it is bad (dropped when closed).
     Host(Host, bool),
-    Metric(Metric),
-    SummaryMetric(SummaryMetric),
+    /// The metric and its EXTRA_ELEMENT pairs so far.
+    Metric(Metric, Vec<Pair>),
+    /// The summary metric and its EXTRA_ELEMENT pairs so far.
+    SummaryMetric(SummaryMetric, Vec<Pair>),
     /// Any other element; names of the common ones are static, so they cost no allocation.
     Other(Cow<'static, [u8]>),
 }
@@ -27,8 +35,8 @@ impl Frame {
             Frame::Grid(_) => b"GRID",
             Frame::Cluster(_) => b"CLUSTER",
             Frame::Host(..) => b"HOST",
-            Frame::Metric(_) => b"METRIC",
-            Frame::SummaryMetric(_) => b"METRICS",
+            Frame::Metric(..) => b"METRIC",
+            Frame::SummaryMetric(..) => b"METRICS",
             Frame::Other(n) => n.as_ref(),
         }
     }
@@ -102,10 +110,6 @@ fn attrs<'a>(e: &'a BytesStart<'a>, max_len: usize) -> Result<Attrs<'a>, AttrErr
     Ok(v)
 }
 
-fn get(a: &[(&[u8], Cow<'_, str>)], k: &[u8]) -> Option<String> {
-    a.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
-}
-
 fn get_raw<'v>(a: &'v [(&[u8], Cow<'_, str>)], k: &[u8]) -> Option<&'v str> {
     a.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_ref())
 }
@@ -114,19 +118,21 @@ fn get_raw<'v>(a: &'v [(&[u8], Cow<'_, str>)], k: &[u8]) -> Option<&'v str> {
 struct Fields<'x, 'a> {
     a: &'x [(&'a [u8], Cow<'a, str>)],
     repaired: Vec<String>,
+    intern: &'x mut Interner,
 }
 
 impl Fields<'_, '_> {
-    fn s(&self, k: &[u8]) -> String {
-        get(self.a, k).unwrap_or_default()
+    fn s(&mut self, k: &[u8]) -> SmolStr {
+        self.opt(k).unwrap_or_default()
     }
 
-    fn opt(&self, k: &[u8]) -> Option<String> {
-        get(self.a, k)
+    fn opt(&mut self, k: &[u8]) -> Option<SmolStr> {
+        get_raw(self.a, k).map(|v| self.intern.str(v))
     }
 
-    fn or_unspecified(&self, k: &[u8]) -> String {
-        get(self.a, k).unwrap_or_else(|| "unspecified".into())
+    fn or_unspecified(&mut self, k: &[u8]) -> SmolStr {
+        self.opt(k)
+            .unwrap_or_else(|| SmolStr::new_inline("unspecified"))
     }
 
     fn n(&mut self, k: &[u8]) -> u64 {
@@ -170,6 +176,8 @@ pub(super) struct Builder {
     pub(super) stack: Vec<Frame>,
     pub(super) problems: Vec<Problem>,
     pub(super) max_attr_len: usize,
+    /// Repeated long values and EXTRA_DATA lists, shared.
+    intern: Interner,
 }
 
 impl Builder {
@@ -180,6 +188,7 @@ impl Builder {
             stack: Vec::new(),
             problems: Vec::new(),
             max_attr_len,
+            intern: Interner::default(),
         }
     }
 
@@ -262,9 +271,11 @@ impl Builder {
                 return true;
             }
         };
+        let mut intern = std::mem::take(&mut self.intern);
         let mut f = Fields {
             a: &a,
             repaired: Vec::new(),
+            intern: &mut intern,
         };
         let frame = match tag {
             b"GANGLIA_XML" => {
@@ -318,30 +329,36 @@ impl Builder {
                     self.problem(offset, "METRIC without NAME skipped".into());
                     Frame::Other(Cow::Borrowed(b"METRIC"))
                 } else {
-                    Frame::Metric(Metric {
-                        name: f.s(b"NAME"),
-                        val: f.s(b"VAL"),
-                        metric_type: f.s(b"TYPE"),
-                        units: f.s(b"UNITS"),
-                        tn: f.n(b"TN"),
-                        tmax: f.n(b"TMAX"),
-                        dmax: f.n(b"DMAX"),
-                        slope: f.s(b"SLOPE"),
-                        source: f.opt(b"SOURCE").unwrap_or_else(|| "gmond".into()),
-                        extra: Vec::new(),
-                    })
+                    Frame::Metric(
+                        Metric {
+                            name: f.s(b"NAME"),
+                            val: f.s(b"VAL"),
+                            metric_type: f.s(b"TYPE"),
+                            units: f.s(b"UNITS"),
+                            tn: f.n(b"TN"),
+                            tmax: f.n(b"TMAX"),
+                            dmax: f.n(b"DMAX"),
+                            slope: f.s(b"SLOPE"),
+                            source: f.opt(b"SOURCE").unwrap_or_else(|| "gmond".into()),
+                            extra: no_extra(),
+                        },
+                        Vec::new(),
+                    )
                 }
             }
-            b"METRICS" => Frame::SummaryMetric(SummaryMetric {
-                name: f.s(b"NAME"),
-                sum: f.s(b"SUM"),
-                num: f.n(b"NUM"),
-                metric_type: f.s(b"TYPE"),
-                units: f.s(b"UNITS"),
-                slope: f.s(b"SLOPE"),
-                source: f.opt(b"SOURCE").unwrap_or_else(|| "gmond".into()),
-                extra: Vec::new(),
-            }),
+            b"METRICS" => Frame::SummaryMetric(
+                SummaryMetric {
+                    name: f.s(b"NAME"),
+                    sum: f.s(b"SUM"),
+                    num: f.n(b"NUM"),
+                    metric_type: f.s(b"TYPE"),
+                    units: f.s(b"UNITS"),
+                    slope: f.s(b"SLOPE"),
+                    source: f.opt(b"SOURCE").unwrap_or_else(|| "gmond".into()),
+                    extra: no_extra(),
+                },
+                Vec::new(),
+            ),
             b"HOSTS" => {
                 let (up, down) = (f.n(b"UP"), f.n(b"DOWN"));
                 if let Some(sum) = self.summary_of_top() {
@@ -358,13 +375,15 @@ impl Builder {
             b"EXTRA_DATA" => Frame::Other(Cow::Borrowed(b"EXTRA_DATA")),
             other => Frame::Other(Cow::Owned(other.to_vec())),
         };
-        if !f.repaired.is_empty() {
+        let repaired = f.repaired;
+        self.intern = intern;
+        if !repaired.is_empty() {
             let who = format!(
                 "{} {:?}",
                 String::from_utf8_lossy(tag),
                 get_raw(&a, b"NAME").unwrap_or("")
             );
-            for r in f.repaired {
+            for r in repaired {
                 self.problem(offset, format!("{who}: {r}"));
             }
         }
@@ -396,11 +415,10 @@ impl Builder {
         self.problem(offset, format!("{name} {skipped}: {why}"));
     }
 
-    fn push_extra(&mut self, kv: (String, String)) {
+    fn push_extra(&mut self, kv: Pair) {
         for f in self.stack.iter_mut().rev() {
             match f {
-                Frame::Metric(m) => return m.extra.push(kv),
-                Frame::SummaryMetric(m) => return m.extra.push(kv),
+                Frame::Metric(_, e) | Frame::SummaryMetric(_, e) => return e.push(kv),
                 Frame::Other(_) => continue,
                 _ => return,
             }
@@ -424,12 +442,14 @@ impl Builder {
     pub(super) fn pop(&mut self) {
         let Some(f) = self.stack.pop() else { return };
         match f {
-            Frame::Metric(m) => {
+            Frame::Metric(mut m, e) => {
                 if let Some(Frame::Host(h, _)) = self.stack.last_mut() {
+                    m.extra = self.intern.extra(&e);
                     h.metrics.push(m);
                 }
             }
-            Frame::SummaryMetric(m) => {
+            Frame::SummaryMetric(mut m, e) => {
+                m.extra = self.intern.extra(&e);
                 if let Some(s) = self.summary_of_top() {
                     s.metrics.push(m);
                 }

@@ -1,16 +1,25 @@
 //! The fast path of [`super::read`]: a strict single-pass scanner for documents exactly as gmond
 //! and gmetad write them (known elements in their DTD places, double-quoted attributes, clean
 //! numbers, nothing to report). It builds the same [`Document`] the tolerant builder would, with
-//! one pass over each tag's attributes and no per-element allocations beyond the strings kept.
+//! one pass over each tag's attributes and no per-element allocations beyond the long strings
+//! kept: text up to 23 bytes lives inline in its [`SmolStr`], a long value repeated in the
+//! document (same raw bytes) is shared, and an EXTRA_DATA block whose bytes repeat one read
+//! before (usually the same metric of the previous host) is not parsed again: its list is
+//! shared.
 //! Anything unusual (a comment inside the tree, an unknown element, a bad number, text, a
 //! truncated document, a value over the length limit) makes it give up, and the tolerant reader
 //! reads the document instead, so results and problem reports never differ.
 
 use super::build::{decode, lenient_i64, lenient_u64};
 use super::escape::unescape;
-use super::model::{Cluster, Document, Grid, Host, Metric, Source, Summary, SummaryMetric};
+use super::intern::{INLINE, MAX_ENTRIES, remember};
+use super::model::{
+    Cluster, Document, Extra, Grid, Host, Metric, SmolStr, Source, Summary, SummaryMetric, no_extra,
+};
 use super::read::ReadLimits;
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Most attributes a tag may have on the fast path (METRIC has 9).
 const MAX_ATTRS: usize = 16;
@@ -37,7 +46,14 @@ enum Open {
     Host(Host),
     Metric(Metric),
     SummaryMetric(SummaryMetric),
-    /// HOSTS, EXTRA_DATA, EXTRA_ELEMENT: nothing to build.
+    /// EXTRA_DATA: where its content starts, how many pairs the open metric had before it,
+    /// and the metric's place in its HOST (for [`Extras::by_slot`]).
+    ExtraData {
+        start: usize,
+        before: usize,
+        slot: Option<usize>,
+    },
+    /// HOSTS, EXTRA_ELEMENT: nothing to build.
     Leaf(&'static [u8]),
 }
 
@@ -50,6 +66,7 @@ impl Open {
             Open::Host(_) => b"HOST",
             Open::Metric(_) => b"METRIC",
             Open::SummaryMetric(_) => b"METRICS",
+            Open::ExtraData { .. } => b"EXTRA_DATA",
             Open::Leaf(n) => n,
         }
     }
@@ -144,10 +161,103 @@ impl<'a> Scan<'a> {
 }
 
 /// Attribute text as the tolerant reader produces it.
-fn text(v: &[u8]) -> String {
+fn decoded(v: &[u8]) -> Cow<'_, str> {
     match decode(v) {
-        Cow::Borrowed(s) => unescape(s).into_owned(),
-        Cow::Owned(s) => unescape(&s).into_owned(),
+        Cow::Borrowed(s) => unescape(s),
+        Cow::Owned(s) => Cow::Owned(unescape(&s).into_owned()),
+    }
+}
+
+/// Long values of this document by their raw bytes, so a repeat is a reference-count bump.
+#[derive(Default)]
+struct Strings<'a>(HashMap<&'a [u8], SmolStr>);
+
+impl<'a> Strings<'a> {
+    fn text(&mut self, v: &'a [u8]) -> SmolStr {
+        if v.len() <= INLINE {
+            return SmolStr::new(decoded(v));
+        }
+        if let Some(s) = self.0.get(v) {
+            return s.clone();
+        }
+        let s = SmolStr::new(decoded(v));
+        remember(&mut self.0, v, s.clone());
+        s
+    }
+}
+
+/// What closes an EXTRA_DATA.
+const END_EXTRA: &[u8] = b"</EXTRA_DATA>";
+
+/// The EXTRA_ELEMENT pairs of the open METRIC or METRICS (the fast path never has two open),
+/// and the EXTRA_DATA blocks read so far, for sharing.
+#[derive(Default)]
+struct Extras<'a> {
+    /// A shared list leading the open metric's pairs.
+    shared: Option<Extra>,
+    /// The open metric's pairs after `shared`.
+    pairs: Vec<(SmolStr, SmolStr)>,
+    /// Content and list of the EXTRA_DATA of the i-th METRIC of the last HOST that had one:
+    /// hosts list their metrics in the same order, so this usually is the next block.
+    by_slot: Vec<(&'a [u8], Extra)>,
+    /// Every EXTRA_DATA content read, by its bytes.
+    blocks: HashMap<&'a [u8], Extra>,
+}
+
+impl<'a> Extras<'a> {
+    /// If the EXTRA_DATA content starting `rest` has the bytes of one read before: its length
+    /// and list. The same bytes read the same way, so the block need not be read again.
+    fn seen(&self, rest: &'a [u8], slot: Option<usize>) -> Option<(usize, Extra)> {
+        if let Some((b, x)) = slot.and_then(|i| self.by_slot.get(i)) {
+            if rest.starts_with(b) && rest[b.len()..].starts_with(END_EXTRA) {
+                return Some((b.len(), x.clone()));
+            }
+        }
+        let end = memchr::memmem::find(rest, END_EXTRA)?;
+        self.blocks.get(&rest[..end]).map(|x| (end, x.clone()))
+    }
+
+    /// A block's list (from [`Self::seen`]) joins the open metric's pairs.
+    fn add_shared(&mut self, x: Extra) {
+        if self.shared.is_none() && self.pairs.is_empty() {
+            self.shared = Some(x);
+        } else {
+            self.pairs.extend(x.iter().cloned());
+        }
+    }
+
+    /// An EXTRA_DATA was read to its end: remember its content `block` with the pairs it added
+    /// (those after the first `before`).
+    fn read_block(&mut self, block: &'a [u8], before: usize, slot: Option<usize>) {
+        let x: Extra = match &self.pairs[before..] {
+            [] => no_extra(),
+            p => Arc::from(p),
+        };
+        if before == 0 && self.shared.is_none() {
+            self.pairs.clear();
+            self.shared = Some(x.clone());
+        }
+        match slot {
+            Some(i) if i < self.by_slot.len() => self.by_slot[i] = (block, x.clone()),
+            Some(i) if i == self.by_slot.len() && i < MAX_ENTRIES => {
+                self.by_slot.push((block, x.clone()))
+            }
+            _ => {}
+        }
+        remember(&mut self.blocks, block, x);
+    }
+
+    /// The open metric's list; the state is left empty for the next metric.
+    fn take(&mut self) -> Extra {
+        match (self.shared.take(), self.pairs.is_empty()) {
+            (Some(x), true) => x,
+            (None, true) => no_extra(),
+            (x, false) => x
+                .iter()
+                .flat_map(|x| x.iter().cloned())
+                .chain(self.pairs.drain(..))
+                .collect(),
+        }
     }
 }
 
@@ -156,12 +266,12 @@ fn num(v: &[u8]) -> Option<u64> {
     if !v.is_empty() && v.len() < 20 && v.iter().all(u8::is_ascii_digit) {
         return Some(v.iter().fold(0, |n, &c| n * 10 + u64::from(c - b'0')));
     }
-    let (n, clean) = lenient_u64(&text(v));
+    let (n, clean) = lenient_u64(&decoded(v));
     clean.then_some(n)
 }
 
 fn signed(v: &[u8]) -> Option<i64> {
-    let (n, clean) = lenient_i64(&text(v));
+    let (n, clean) = lenient_i64(&decoded(v));
     clean.then_some(n)
 }
 
@@ -184,27 +294,26 @@ fn fields<'a>(
     Some(seen)
 }
 
-fn unspecified(seen: u32, bit: usize, s: &mut String) {
+fn unspecified(seen: u32, bit: usize, s: &mut SmolStr) {
     if seen & (1 << bit) == 0 {
-        *s = "unspecified".into();
+        *s = SmolStr::new_inline("unspecified");
     }
 }
 
-/// Capacity hints: hosts of one source tend to have the same number of metrics and extras.
+/// Capacity hint: hosts of one source tend to have the same number of metrics.
 #[derive(Default)]
 struct Hints {
     metrics: usize,
-    extra: usize,
 }
 
-fn open(tag: &Tag<'_>, parent: Option<&Open>, hints: &Hints) -> Option<Open> {
-    Some(match (tag.name, parent) {
+fn open<'a>(tag: &Tag<'a>, stack: &[Open], hints: &Hints, st: &mut Strings<'a>) -> Option<Open> {
+    Some(match (tag.name, stack.last()) {
         (b"GRID", Some(Open::Root | Open::Grid(_))) => {
             let mut g = Grid::default();
             fields(tag, &[b"NAME", b"AUTHORITY", b"LOCALTIME"], |i, v| {
                 match i {
-                    0 => g.name = text(v),
-                    1 => g.authority = text(v),
+                    0 => g.name = st.text(v),
+                    1 => g.authority = st.text(v),
                     _ => g.localtime = num(v)?,
                 }
                 Some(())
@@ -218,11 +327,11 @@ fn open(tag: &Tag<'_>, parent: Option<&Open>, hints: &Hints) -> Option<Open> {
                 &[b"NAME", b"LOCALTIME", b"OWNER", b"LATLONG", b"URL"],
                 |i, v| {
                     match i {
-                        0 => c.name = text(v),
+                        0 => c.name = st.text(v),
                         1 => c.localtime = num(v)?,
-                        2 => c.owner = text(v),
-                        3 => c.latlong = text(v),
-                        _ => c.url = text(v),
+                        2 => c.owner = st.text(v),
+                        3 => c.latlong = st.text(v),
+                        _ => c.url = st.text(v),
                     }
                     Some(())
                 },
@@ -250,14 +359,14 @@ fn open(tag: &Tag<'_>, parent: Option<&Open>, hints: &Hints) -> Option<Open> {
             ];
             fields(tag, &keys, |i, v| {
                 match i {
-                    0 => h.name = text(v),
-                    1 => h.ip = text(v),
-                    2 => h.tags = Some(text(v)),
+                    0 => h.name = st.text(v),
+                    1 => h.ip = st.text(v),
+                    2 => h.tags = Some(st.text(v)),
                     3 => h.reported = num(v)?,
                     4 => h.tn = num(v)?,
                     5 => h.tmax = num(v)?,
                     6 => h.dmax = num(v)?,
-                    7 => h.location = Some(text(v)),
+                    7 => h.location = Some(st.text(v)),
                     _ => h.gmond_started = signed(v)?,
                 }
                 Some(())
@@ -268,24 +377,21 @@ fn open(tag: &Tag<'_>, parent: Option<&Open>, hints: &Hints) -> Option<Open> {
             Open::Host(h)
         }
         (b"METRIC", Some(Open::Host(_))) => {
-            let mut m = Metric {
-                extra: Vec::with_capacity(hints.extra),
-                ..Metric::default()
-            };
+            let mut m = Metric::default();
             let keys: [&[u8]; 9] = [
                 b"NAME", b"VAL", b"TYPE", b"UNITS", b"TN", b"TMAX", b"DMAX", b"SLOPE", b"SOURCE",
             ];
             let seen = fields(tag, &keys, |i, v| {
                 match i {
-                    0 => m.name = text(v),
-                    1 => m.val = text(v),
-                    2 => m.metric_type = text(v),
-                    3 => m.units = text(v),
+                    0 => m.name = st.text(v),
+                    1 => m.val = st.text(v),
+                    2 => m.metric_type = st.text(v),
+                    3 => m.units = st.text(v),
                     4 => m.tn = num(v)?,
                     5 => m.tmax = num(v)?,
                     6 => m.dmax = num(v)?,
-                    7 => m.slope = text(v),
-                    _ => m.source = text(v),
+                    7 => m.slope = st.text(v),
+                    _ => m.source = st.text(v),
                 }
                 Some(())
             })?;
@@ -293,7 +399,7 @@ fn open(tag: &Tag<'_>, parent: Option<&Open>, hints: &Hints) -> Option<Open> {
                 return None;
             }
             if seen & (1 << 8) == 0 {
-                m.source = "gmond".into();
+                m.source = SmolStr::new_inline("gmond");
             }
             Open::Metric(m)
         }
@@ -304,26 +410,34 @@ fn open(tag: &Tag<'_>, parent: Option<&Open>, hints: &Hints) -> Option<Open> {
             ];
             let seen = fields(tag, &keys, |i, v| {
                 match i {
-                    0 => m.name = text(v),
-                    1 => m.sum = text(v),
+                    0 => m.name = st.text(v),
+                    1 => m.sum = st.text(v),
                     2 => m.num = num(v)?,
-                    3 => m.metric_type = text(v),
-                    4 => m.units = text(v),
-                    5 => m.slope = text(v),
-                    _ => m.source = text(v),
+                    3 => m.metric_type = st.text(v),
+                    4 => m.units = st.text(v),
+                    5 => m.slope = st.text(v),
+                    _ => m.source = st.text(v),
                 }
                 Some(())
             })?;
             if seen & (1 << 6) == 0 {
-                m.source = "gmond".into();
+                m.source = SmolStr::new_inline("gmond");
             }
             Open::SummaryMetric(m)
         }
         (b"HOSTS", Some(Open::Grid(_) | Open::Cluster(_))) => Open::Leaf(b"HOSTS"),
         (b"EXTRA_DATA", Some(Open::Metric(_) | Open::SummaryMetric(_))) => {
-            Open::Leaf(b"EXTRA_DATA")
+            let slot = match stack.len().checked_sub(2).map(|i| &stack[i]) {
+                Some(Open::Host(h)) => Some(h.metrics.len()),
+                _ => None,
+            };
+            Open::ExtraData {
+                start: 0,
+                before: 0,
+                slot,
+            }
         }
-        (b"EXTRA_ELEMENT", Some(Open::Leaf(b"EXTRA_DATA"))) => Open::Leaf(b"EXTRA_ELEMENT"),
+        (b"EXTRA_ELEMENT", Some(Open::ExtraData { .. })) => Open::Leaf(b"EXTRA_ELEMENT"),
         _ => return None,
     })
 }
@@ -338,7 +452,12 @@ fn summary_of(o: &mut Open) -> Option<&mut Summary> {
 
 /// Work a tag with side effects on its ancestors (HOSTS counts, EXTRA_ELEMENT pairs) into them;
 /// called before the tag's own element is pushed.
-fn side_effects(tag: &Tag<'_>, stack: &mut [Open]) -> Option<()> {
+fn side_effects<'a>(
+    tag: &Tag<'a>,
+    stack: &mut [Open],
+    st: &mut Strings<'a>,
+    extras: &mut Extras<'a>,
+) -> Option<()> {
     match tag.name {
         b"HOSTS" => {
             let (mut up, mut down) = (0, 0);
@@ -351,14 +470,13 @@ fn side_effects(tag: &Tag<'_>, stack: &mut [Open]) -> Option<()> {
             s.hosts_down = down;
         }
         b"EXTRA_ELEMENT" => {
-            let (mut k, mut v) = (String::new(), String::new());
+            let (mut k, mut v) = (SmolStr::default(), SmolStr::default());
             fields(tag, &[b"NAME", b"VAL"], |i, x| {
-                *(if i == 0 { &mut k } else { &mut v }) = text(x);
+                *(if i == 0 { &mut k } else { &mut v }) = st.text(x);
                 Some(())
             })?;
-            match stack.len().checked_sub(2).map(|i| &mut stack[i])? {
-                Open::Metric(m) => m.extra.push((k, v)),
-                Open::SummaryMetric(m) => m.extra.push((k, v)),
+            match stack.len().checked_sub(2).map(|i| &stack[i])? {
+                Open::Metric(_) | Open::SummaryMetric(_) => extras.pairs.push((k, v)),
                 _ => return None,
             }
         }
@@ -367,16 +485,39 @@ fn side_effects(tag: &Tag<'_>, stack: &mut [Open]) -> Option<()> {
     Some(())
 }
 
-/// Close the top element, attaching it to its parent.
-fn close(stack: &mut Vec<Open>, doc: &mut Document, hints: &mut Hints) -> Option<()> {
+/// Close the top element, attaching it to its parent; `end` is where its end tag starts
+/// (`None` for an empty element).
+fn close<'a>(
+    stack: &mut Vec<Open>,
+    doc: &mut Document,
+    hints: &mut Hints,
+    extras: &mut Extras<'a>,
+    d: &'a [u8],
+    end: Option<usize>,
+) -> Option<()> {
     let top = stack.pop()?;
     let parent = stack.last_mut();
     match (top, parent) {
-        (Open::Metric(m), Some(Open::Host(h))) => {
-            hints.extra = m.extra.len();
+        (Open::Metric(mut m), Some(Open::Host(h))) => {
+            m.extra = extras.take();
             h.metrics.push(m);
         }
-        (Open::SummaryMetric(m), Some(p)) => summary_of(p)?.metrics.push(m),
+        (Open::SummaryMetric(mut m), Some(p)) => {
+            m.extra = extras.take();
+            summary_of(p)?.metrics.push(m);
+        }
+        (
+            Open::ExtraData {
+                start,
+                before,
+                slot,
+            },
+            _,
+        ) => {
+            if let Some(end) = end {
+                extras.read_block(d.get(start..end)?, before, slot);
+            }
+        }
         (Open::Host(h), Some(Open::Cluster(c))) => {
             hints.metrics = h.metrics.len();
             c.hosts.push(h);
@@ -411,10 +552,12 @@ pub(super) fn read(data: &[u8], limits: &ReadLimits) -> Option<Document> {
     if root.name != b"GANGLIA_XML" {
         return None;
     }
+    let mut st = Strings::default();
+    let mut extras = Extras::default();
     let mut doc = Document::default();
-    let (mut version, mut source) = (String::new(), String::new());
+    let (mut version, mut source) = (SmolStr::default(), SmolStr::default());
     fields(&root, &[b"VERSION", b"SOURCE"], |i, v| {
-        *(if i == 0 { &mut version } else { &mut source }) = text(v);
+        *(if i == 0 { &mut version } else { &mut source }) = st.text(v);
         Some(())
     })?;
     doc.version = version;
@@ -435,6 +578,7 @@ pub(super) fn read(data: &[u8], limits: &ReadLimits) -> Option<Document> {
         if s.d.get(s.at) != Some(&b'<') {
             return None;
         }
+        let lt = s.at;
         s.at += 1;
         if s.d.get(s.at) == Some(&b'/') {
             s.at += 1;
@@ -443,18 +587,42 @@ pub(super) fn read(data: &[u8], limits: &ReadLimits) -> Option<Document> {
                 return None;
             }
             s.at += 1;
-            close(&mut stack, &mut doc, &mut hints)?;
+            close(
+                &mut stack,
+                &mut doc,
+                &mut hints,
+                &mut extras,
+                data,
+                Some(lt),
+            )?;
             continue;
         }
         if stack.len() >= limits.max_depth {
             return None;
         }
         s.start_tag(&mut tag, limits.max_attr_len)?;
-        let node = open(&tag, stack.last(), &hints)?;
-        side_effects(&tag, &mut stack[..])?;
+        let mut node = open(&tag, &stack, &hints, &mut st)?;
+        if let Open::ExtraData {
+            start,
+            before,
+            slot,
+        } = &mut node
+        {
+            *start = s.at;
+            *before = extras.pairs.len();
+            // A block read before (at a depth where its EXTRA_ELEMENTs fit, as they do here).
+            if !tag.empty && stack.len() + 1 < limits.max_depth {
+                if let Some((len, x)) = extras.seen(&data[s.at..], *slot) {
+                    s.at += len + END_EXTRA.len();
+                    extras.add_shared(x);
+                    continue;
+                }
+            }
+        }
+        side_effects(&tag, &mut stack[..], &mut st, &mut extras)?;
         stack.push(node);
         if tag.empty {
-            close(&mut stack, &mut doc, &mut hints)?;
+            close(&mut stack, &mut doc, &mut hints, &mut extras, data, None)?;
         }
     }
     s.skip_ws();

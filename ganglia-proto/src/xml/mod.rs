@@ -18,8 +18,11 @@ mod build;
 pub mod dtd;
 pub mod escape;
 mod fast;
+mod intern;
 pub mod model;
 pub mod read;
 pub mod write;
 
-pub use model::{Cluster, Document, Grid, Host, Metric, Source, Summary, SummaryMetric};
+pub use model::{
+    Cluster, Document, Extra, Grid, Host, Metric, SmolStr, Source, Summary, SummaryMetric, no_extra,
+};

@@ -1,4 +1,22 @@
 //! The owned document model shared by gmetad-rs, the web UI and tests.
+//!
+//! Text fields are [`SmolStr`]: up to 23 bytes inline (no allocation), longer ones a shared
+//! `Arc<str>`, so cloning a model is cheap and the readers can hand the same long value (a DESC,
+//! a long metric name) to every host that repeats it. A metric's EXTRA_DATA is an [`Extra`], one
+//! shared list for every metric whose EXTRA_DATA bytes repeat (the same metric on every host).
+
+use std::sync::Arc;
+
+pub use smol_str::SmolStr;
+
+/// EXTRA_ELEMENT name/value pairs in document order, shared between metrics that repeat them
+/// (build one with `vec![..].into()` or [`no_extra`]).
+pub type Extra = Arc<[(SmolStr, SmolStr)]>;
+
+/// An empty [`Extra`] (no allocation: empty lists share one static).
+pub fn no_extra() -> Extra {
+    Arc::default()
+}
 
 /// Who produced a document (`GANGLIA_XML SOURCE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,7 +44,7 @@ pub struct Document {
     /// SOURCE attribute.
     pub source: Source,
     /// VERSION attribute.
-    pub version: String,
+    pub version: SmolStr,
     /// Top-level GRID elements (gmetad).
     pub grids: Vec<Grid>,
     /// Top-level CLUSTER elements (gmond).
@@ -39,9 +57,9 @@ pub struct Document {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Grid {
     /// NAME.
-    pub name: String,
+    pub name: SmolStr,
     /// AUTHORITY.
-    pub authority: String,
+    pub authority: SmolStr,
     /// LOCALTIME (0 if absent).
     pub localtime: u64,
     /// CLUSTER children.
@@ -56,15 +74,15 @@ pub struct Grid {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Cluster {
     /// NAME.
-    pub name: String,
+    pub name: SmolStr,
     /// LOCALTIME: the producer's clock (gmetad uses it as the RRD timestamp).
     pub localtime: u64,
     /// OWNER.
-    pub owner: String,
+    pub owner: SmolStr,
     /// LATLONG.
-    pub latlong: String,
+    pub latlong: SmolStr,
     /// URL.
-    pub url: String,
+    pub url: SmolStr,
     /// HOST children.
     pub hosts: Vec<Host>,
     /// HOSTS/METRICS summary, if present.
@@ -75,11 +93,11 @@ pub struct Cluster {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Host {
     /// NAME.
-    pub name: String,
+    pub name: SmolStr,
     /// IP.
-    pub ip: String,
+    pub ip: SmolStr,
     /// TAGS (absent: `None`).
-    pub tags: Option<String>,
+    pub tags: Option<SmolStr>,
     /// REPORTED: epoch seconds of the last packet.
     pub reported: u64,
     /// TN: seconds since REPORTED.
@@ -89,7 +107,7 @@ pub struct Host {
     /// DMAX.
     pub dmax: u64,
     /// LOCATION (absent: `None`).
-    pub location: Option<String>,
+    pub location: Option<SmolStr>,
     /// GMOND_STARTED (signed: 3.7.2 prints garbage heartbeats with %d).
     pub gmond_started: i64,
     /// METRIC children.
@@ -100,13 +118,13 @@ pub struct Host {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Metric {
     /// NAME.
-    pub name: String,
+    pub name: SmolStr,
     /// VAL as text.
-    pub val: String,
+    pub val: SmolStr,
     /// TYPE.
-    pub metric_type: String,
+    pub metric_type: SmolStr,
     /// UNITS.
-    pub units: String,
+    pub units: SmolStr,
     /// TN.
     pub tn: u64,
     /// TMAX.
@@ -114,11 +132,11 @@ pub struct Metric {
     /// DMAX.
     pub dmax: u64,
     /// SLOPE.
-    pub slope: String,
+    pub slope: SmolStr,
     /// SOURCE (the DTD default "gmond" when absent).
-    pub source: String,
+    pub source: SmolStr,
     /// EXTRA_ELEMENT name/value pairs in document order.
-    pub extra: Vec<(String, String)>,
+    pub extra: Extra,
 }
 
 impl Metric {
@@ -146,19 +164,19 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SummaryMetric {
     /// NAME.
-    pub name: String,
+    pub name: SmolStr,
     /// SUM as text.
-    pub sum: String,
+    pub sum: SmolStr,
     /// NUM: hosts contributing.
     pub num: u64,
     /// TYPE (always "double" from gmetad).
-    pub metric_type: String,
+    pub metric_type: SmolStr,
     /// UNITS.
-    pub units: String,
+    pub units: SmolStr,
     /// SLOPE.
-    pub slope: String,
+    pub slope: SmolStr,
     /// SOURCE.
-    pub source: String,
+    pub source: SmolStr,
     /// EXTRA_ELEMENT pairs.
-    pub extra: Vec<(String, String)>,
+    pub extra: Extra,
 }

@@ -178,7 +178,7 @@ pub fn query(v: &View<'_>, path: &[String], summary: bool, http: bool, out: &mut
                         for h in hosts {
                             let metric = path.get(2).filter(|m| !(http && *m == "*"));
                             match metric {
-                                Some(m) if h.metrics.iter().any(|x| &x.name == m) => {
+                                Some(m) if h.metrics.iter().any(|x| x.name == m) => {
                                     host(out, h, v.now, *poll, Some(m))
                                 }
                                 Some(_) if http => {

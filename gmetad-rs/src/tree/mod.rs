@@ -6,7 +6,7 @@ pub mod summary;
 use crate::rrd::layout::TargetRef;
 use crate::rrd::writer::{Update, UpdateRef};
 use ganglia_proto::MetricType;
-use ganglia_proto::xml::{Cluster, Document, Grid, Host, Source, Summary};
+use ganglia_proto::xml::{Cluster, Document, Grid, Host, SmolStr, Source, Summary};
 use std::collections::HashSet;
 use summary::{SummaryRules, Summer, host_alive};
 
@@ -35,9 +35,9 @@ impl ClusterNode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridNode {
     /// NAME.
-    pub name: String,
+    pub name: SmolStr,
     /// AUTHORITY.
-    pub authority: String,
+    pub authority: SmolStr,
     /// LOCALTIME of the child gmetad.
     pub localtime: u64,
     /// Everything inside it, summed.
@@ -268,7 +268,7 @@ pub fn root_summary<'a>(
     }
     let mut out = s.finish();
     if !only.is_empty() {
-        out.metrics.retain(|m| only.contains(&m.name));
+        out.metrics.retain(|m| only.iter().any(|o| *o == m.name));
     }
     out
 }

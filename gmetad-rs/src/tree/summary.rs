@@ -7,8 +7,9 @@
 //! of summaries (the root, child grids) have none, as 3.7.2's have none.
 
 use ganglia_proto::MetricType;
-use ganglia_proto::xml::{Host, Summary, SummaryMetric};
+use ganglia_proto::xml::{Extra, Host, SmolStr, Summary, SummaryMetric, no_extra};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Whether a host is up: TN < 4·TMAX, or |LOCALTIME − REPORTED| < 60 when TMAX is 0 or the
 /// producer is older than 2.5.
@@ -52,9 +53,12 @@ struct Acc {
     num: u64,
     integer: bool,
     precision: usize,
-    units: String,
-    slope: String,
-    extra: Vec<(String, String)>,
+    units: SmolStr,
+    slope: SmolStr,
+    extra: Vec<(SmolStr, SmolStr)>,
+    /// The last list merged into `extra` (hosts share one list per metric, so most merges
+    /// are a pointer comparison).
+    merged: Option<Extra>,
 }
 
 /// Accumulates a summary over hosts and other summaries.
@@ -63,8 +67,8 @@ pub struct Summer {
     up: u64,
     down: u64,
     /// Metrics in first-seen order, with an index by name.
-    accs: Vec<(String, Acc)>,
-    index: HashMap<String, usize>,
+    accs: Vec<(SmolStr, Acc)>,
+    index: HashMap<SmolStr, usize>,
     /// Where the next metric probably is: hosts list their metrics in the same order, so the
     /// one after the last match usually is the next name (no hashing).
     hint: usize,
@@ -80,31 +84,32 @@ impl Summer {
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
-        name: &str,
+        name: &SmolStr,
         value: f64,
         integer: bool,
         precision: usize,
-        units: &str,
-        slope: &str,
+        units: &SmolStr,
+        slope: &SmolStr,
         num: u64,
-        extra: &[(String, String)],
+        extra: Option<&Extra>,
     ) {
         let i = match self.accs.get(self.hint) {
             Some((n, _)) if n == name => self.hint,
-            _ => match self.index.get(name) {
+            _ => match self.index.get(name.as_str()) {
                 Some(&i) => i,
                 None => {
-                    self.index.insert(name.to_owned(), self.accs.len());
+                    self.index.insert(name.clone(), self.accs.len());
                     self.accs.push((
-                        name.to_owned(),
+                        name.clone(),
                         Acc {
                             sum: 0.0,
                             num: 0,
                             integer,
                             precision: 0,
-                            units: units.to_owned(),
-                            slope: slope.to_owned(),
+                            units: units.clone(),
+                            slope: slope.clone(),
                             extra: Vec::new(),
+                            merged: None,
                         },
                     ));
                     self.accs.len() - 1
@@ -113,6 +118,13 @@ impl Summer {
         };
         self.hint = i + 1;
         let acc = &mut self.accs[i].1;
+        let extra = match extra {
+            Some(e) if !acc.merged.as_ref().is_some_and(|m| Arc::ptr_eq(m, e)) => {
+                acc.merged = Some(e.clone());
+                &e[..]
+            }
+            _ => &[],
+        };
         for (k, v) in extra {
             // Hosts usually repeat the same pairs exactly: compare those first.
             if acc.extra.iter().any(|(a, b)| a == k && b == v)
@@ -160,7 +172,7 @@ impl Summer {
                 &m.units,
                 &m.slope,
                 1,
-                &m.extra,
+                Some(&m.extra),
             );
         }
     }
@@ -184,7 +196,7 @@ impl Summer {
                 &m.units,
                 &m.slope,
                 m.num,
-                &[],
+                None,
             );
         }
     }
@@ -206,16 +218,19 @@ impl Summer {
                 .map(|(n, a)| SummaryMetric {
                     name: n.clone(),
                     sum: if a.integer {
-                        format!("{:.0}", a.sum)
+                        format!("{:.0}", a.sum).into()
                     } else {
-                        format!("{:.*}", a.precision, a.sum)
+                        format!("{:.*}", a.precision, a.sum).into()
                     },
                     num: a.num,
-                    metric_type: "double".into(),
+                    metric_type: SmolStr::new_inline("double"),
                     units: a.units.clone(),
                     slope: a.slope.clone(),
-                    source: "gmond".into(),
-                    extra: a.extra.clone(),
+                    source: SmolStr::new_inline("gmond"),
+                    extra: match &a.extra[..] {
+                        [] => no_extra(),
+                        e => e.into(),
+                    },
                 })
                 .collect(),
         }
@@ -241,7 +256,8 @@ mod tests {
             extra: vec![
                 ("GROUP".into(), "g".into()),
                 ("SPOOF_HOST".into(), "1.2.3.4:x".into()),
-            ],
+            ]
+            .into(),
         }
     }
 
@@ -307,8 +323,8 @@ mod tests {
         assert_eq!(out.metrics[1].sum, "6");
         assert_eq!(out.metrics.len(), 2, "strings are not summarised");
         assert_eq!(
-            load.extra,
-            [("GROUP".to_string(), "g".to_string())],
+            &load.extra[..],
+            [("GROUP".into(), "g".into())],
             "the hosts' extras once each, without SPOOF_HOST, as Debian's gmetad writes them"
         );
     }

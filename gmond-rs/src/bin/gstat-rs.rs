@@ -69,8 +69,8 @@ fn main() {
         .iter()
         .map(|h| {
             let mut g = GstatHost {
-                name: h.name.clone(),
-                ip: h.ip.clone(),
+                name: h.name.to_string(),
+                ip: h.ip.to_string(),
                 reported: h.reported as i64,
                 ..Default::default()
             };

@@ -91,7 +91,7 @@ pub fn render(
                     div class=(if model::host_down(c, h) { "hostgraph down" } else { "hostgraph" }) {
                         a href=(format!("{}?{}", host_url(&c.name, &h.name), ctx.q())) { (h.name) }
                         @if model::host_down(c, h) { " (down)" }
-                        @if files.hosts.contains(&h.name) {
+                        @if files.hosts.contains(h.name.as_str()) {
                             (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(metric) }, ctx, "small", metric))
                         } @else {
                             p.nodata { "no data for " (metric) }
@@ -103,7 +103,7 @@ pub fn render(
     };
     page(
         &format!("{} Cluster", c.name),
-        &[(c.name.clone(), base.clone())],
+        &[(c.name.to_string(), base.clone())],
         &base,
         &extra,
         ctx,
@@ -132,7 +132,7 @@ pub fn metric_page(c: &Cluster, metric: &str, files: &Files, ctx: &Ctx) -> Marku
                             td { a href=(format!("{}?{}", host_url(&c.name, &h.name), ctx.q())) { (h.name) }
                                  @if model::host_down(c, h) { " (down)" } }
                             td { @if let Some(m) = model::metric(h, metric) { (m.val) " " (m.units) } }
-                            td { @if files.hosts.contains(&h.name) { (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(metric) }, ctx, "small", metric)) } }
+                            td { @if files.hosts.contains(h.name.as_str()) { (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(metric) }, ctx, "small", metric)) } }
                         }
                     }
                 }
@@ -142,7 +142,7 @@ pub fn metric_page(c: &Cluster, metric: &str, files: &Files, ctx: &Ctx) -> Marku
     page(
         &format!("{metric} in {}", c.name),
         &[
-            (c.name.clone(), cluster_url(&c.name)),
+            (c.name.to_string(), cluster_url(&c.name)),
             (metric.to_owned(), base.clone()),
         ],
         &base,

@@ -42,7 +42,7 @@ pub fn render(doc: &Document, reports: &[Report], loaded: &HashSet<String>, ctx:
                             td { a href=(format!("{}?{}", cluster_url(&c.name), ctx.q())) { (c.name) } }
                             td.up { (u) }
                             td.down { (d) }
-                            td { @if loaded.contains(&c.name) { (graph(G { c: Some(&c.name), h: None, g: Some("load_report"), m: None }, ctx, "small", "load")) } }
+                            td { @if loaded.contains(c.name.as_str()) { (graph(G { c: Some(&c.name), h: None, g: Some("load_report"), m: None }, ctx, "small", "load")) } }
                         }
                     }
                     @for g in grid.map(|g| g.grids.as_slice()).unwrap_or_default() {
@@ -56,7 +56,7 @@ pub fn render(doc: &Document, reports: &[Report], loaded: &HashSet<String>, ctx:
                             }
                             td.up { (u) }
                             td.down { (d) }
-                            td { @if loaded.contains(&g.name) { (graph(G { c: Some(&g.name), h: None, g: Some("load_report"), m: None }, ctx, "small", "load")) } }
+                            td { @if loaded.contains(g.name.as_str()) { (graph(G { c: Some(&g.name), h: None, g: Some("load_report"), m: None }, ctx, "small", "load")) } }
                         }
                     }
                 }

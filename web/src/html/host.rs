@@ -62,7 +62,7 @@ pub fn render(
                             div.metric {
                                 h3 { a href=(format!("{}?{}", metric_url(&c.name, &m.name), ctx.q())) { (model::title(m)) } }
                                 p.desc { (m.val) " " (m.units) @if let Some(d) = m.extra("DESC") { " — " (d) } }
-                                @if graphed.contains(&m.name) {
+                                @if graphed.contains(m.name.as_str()) {
                                     (graph(G { c: Some(&c.name), h: Some(&h.name), g: None, m: Some(&m.name) }, ctx, "small", &m.name))
                                 } @else {
                                     p.nodata { "no data yet" }
@@ -90,8 +90,8 @@ pub fn render(
     page(
         &format!("{} Host", h.name),
         &[
-            (c.name.clone(), cluster_url(&c.name)),
-            (h.name.clone(), base.clone()),
+            (c.name.to_string(), cluster_url(&c.name)),
+            (h.name.to_string(), base.clone()),
         ],
         &base,
         "",

@@ -107,7 +107,7 @@ pub fn search<'a>(clusters: &[&'a Cluster], q: &str, limit: usize) -> Found<'a> 
                     && seen.insert(m.name.as_str())
                     && f.metrics.len() < limit
                 {
-                    f.metrics.push((c, m.name.clone()));
+                    f.metrics.push((c, m.name.to_string()));
                 }
             }
         }

@@ -215,7 +215,7 @@ impl Stack {
                 .iter()
                 .filter(|h| h.name != EVIL_HOST)
                 .find(|h| h.metrics.iter().any(|m| m.name == "load_one"))
-                .map(|h| h.name.clone())
+                .map(|h| h.name.to_string())
                 .filter(|n| {
                     n.parse::<IpAddr>().is_err() || start.elapsed() > Duration::from_secs(20)
                 })
