@@ -162,6 +162,12 @@ impl<'a> Scan<'a> {
 
 /// Attribute text as the tolerant reader produces it.
 fn decoded(v: &[u8]) -> Cow<'_, str> {
+    // The usual value: ASCII without references.
+    if v.iter().all(|&c| c.is_ascii() && c != b'&') {
+        if let Ok(s) = std::str::from_utf8(v) {
+            return Cow::Borrowed(s);
+        }
+    }
     match decode(v) {
         Cow::Borrowed(s) => unescape(s),
         Cow::Owned(s) => Cow::Owned(unescape(&s).into_owned()),
@@ -191,7 +197,6 @@ const END_EXTRA: &[u8] = b"</EXTRA_DATA>";
 
 /// The EXTRA_ELEMENT pairs of the open METRIC or METRICS (the fast path never has two open),
 /// and the EXTRA_DATA blocks read so far, for sharing.
-#[derive(Default)]
 struct Extras<'a> {
     /// A shared list leading the open metric's pairs.
     shared: Option<Extra>,
@@ -202,19 +207,44 @@ struct Extras<'a> {
     by_slot: Vec<(&'a [u8], Extra)>,
     /// Every EXTRA_DATA content read, by its bytes.
     blocks: HashMap<&'a [u8], Extra>,
+    /// Finds [`END_EXTRA`].
+    end: memchr::memmem::Finder<'static>,
 }
 
 impl<'a> Extras<'a> {
+    fn new() -> Self {
+        Extras {
+            shared: None,
+            pairs: Vec::new(),
+            by_slot: Vec::new(),
+            blocks: HashMap::new(),
+            end: memchr::memmem::Finder::new(END_EXTRA),
+        }
+    }
+
     /// If the EXTRA_DATA content starting `rest` has the bytes of one read before: its length
     /// and list. The same bytes read the same way, so the block need not be read again.
-    fn seen(&self, rest: &'a [u8], slot: Option<usize>) -> Option<(usize, Extra)> {
+    fn seen(&mut self, rest: &'a [u8], slot: Option<usize>) -> Option<(usize, Extra)> {
         if let Some((b, x)) = slot.and_then(|i| self.by_slot.get(i)) {
             if rest.starts_with(b) && rest[b.len()..].starts_with(END_EXTRA) {
                 return Some((b.len(), x.clone()));
             }
         }
-        let end = memchr::memmem::find(rest, END_EXTRA)?;
-        self.blocks.get(&rest[..end]).map(|x| (end, x.clone()))
+        let end = self.end.find(rest)?;
+        let x = self.blocks.get(&rest[..end])?.clone();
+        self.at_slot(slot, &rest[..end], &x);
+        Some((end, x))
+    }
+
+    /// Remember `block` as the EXTRA_DATA of the metric at `slot` of its HOST.
+    fn at_slot(&mut self, slot: Option<usize>, block: &'a [u8], x: &Extra) {
+        match slot {
+            Some(i) if i < self.by_slot.len() => self.by_slot[i] = (block, x.clone()),
+            Some(i) if i == self.by_slot.len() && i < MAX_ENTRIES => {
+                self.by_slot.push((block, x.clone()))
+            }
+            _ => {}
+        }
     }
 
     /// A block's list (from [`Self::seen`]) joins the open metric's pairs.
@@ -237,13 +267,7 @@ impl<'a> Extras<'a> {
             self.pairs.clear();
             self.shared = Some(x.clone());
         }
-        match slot {
-            Some(i) if i < self.by_slot.len() => self.by_slot[i] = (block, x.clone()),
-            Some(i) if i == self.by_slot.len() && i < MAX_ENTRIES => {
-                self.by_slot.push((block, x.clone()))
-            }
-            _ => {}
-        }
+        self.at_slot(slot, block, &x);
         remember(&mut self.blocks, block, x);
     }
 
@@ -276,15 +300,20 @@ fn signed(v: &[u8]) -> Option<i64> {
 }
 
 /// Calls `f(index, value)` for the first occurrence of each of `keys` (the tolerant reader's
-/// first-wins lookup).
+/// first-wins lookup). `keys` are in the order gmond and gmetad write them, so the n-th
+/// attribute is tried against the n-th key first.
 fn fields<'a>(
     tag: &Tag<'a>,
     keys: &[&[u8]],
     mut f: impl FnMut(usize, &'a [u8]) -> Option<()>,
 ) -> Option<u32> {
     let mut seen = 0u32;
-    for &(k, v) in tag.attrs() {
-        if let Some(i) = keys.iter().position(|&x| x == k) {
+    for (n, &(k, v)) in tag.attrs().iter().enumerate() {
+        let at = match keys.get(n) {
+            Some(&x) if x == k => Some(n),
+            _ => keys.iter().position(|&x| x == k),
+        };
+        if let Some(i) = at {
             if seen & (1 << i) == 0 {
                 seen |= 1 << i;
                 f(i, v)?;
@@ -553,7 +582,7 @@ pub(super) fn read(data: &[u8], limits: &ReadLimits) -> Option<Document> {
         return None;
     }
     let mut st = Strings::default();
-    let mut extras = Extras::default();
+    let mut extras = Extras::new();
     let mut doc = Document::default();
     let (mut version, mut source) = (SmolStr::default(), SmolStr::default());
     fields(&root, &[b"VERSION", b"SOURCE"], |i, v| {
@@ -640,9 +669,25 @@ mod tests {
         std::fs::read(p).unwrap()
     }
 
+    /// The gmond fixture with its first host repeated under another name (every EXTRA_DATA of
+    /// the copy repeats one of the original): the copy's range, and the document.
+    fn doubled() -> (std::ops::Range<usize>, Vec<u8>) {
+        let d = String::from_utf8(fixture("gmond-8649.xml")).unwrap();
+        let from = d.find("<HOST ").unwrap();
+        let to = d.find("</HOST>\n").unwrap() + 8;
+        let copy = d[from..to].replacen("NAME=\"localhost\"", "NAME=\"again\"", 1);
+        let at = d.find("</CLUSTER>").unwrap();
+        let out = format!("{}{copy}{}", &d[..at], &d[at..]);
+        (at..at + copy.len(), out.into_bytes())
+    }
+
     /// Whenever the fast path accepts, the tolerant reader reads the same, with nothing to report.
     fn agrees(data: &[u8]) -> bool {
-        let limits = ReadLimits::default();
+        agrees_within(data, &ReadLimits::default())
+    }
+
+    fn agrees_within(data: &[u8], limits: &ReadLimits) -> bool {
+        let limits = *limits;
         let Some(fast) = read(data, &limits) else {
             return false;
         };
@@ -713,7 +758,99 @@ mod tests {
         assert!(agrees(&latin));
     }
 
+    #[test]
+    fn repeated_extra_data_and_long_values_are_shared() {
+        let (_, d) = doubled();
+        assert!(agrees(&d));
+        let doc = read(&d, &ReadLimits::default()).unwrap();
+        let hosts = &doc.clusters[0].hosts;
+        let (a, b) = (&hosts[0], hosts.last().unwrap());
+        assert_eq!((a.name.as_str(), b.name.as_str()), ("localhost", "again"));
+        assert_eq!(a.metrics, b.metrics);
+        for (x, y) in a.metrics.iter().zip(&b.metrics) {
+            assert!(
+                Arc::ptr_eq(&x.extra, &y.extra),
+                "{}: one EXTRA_DATA list",
+                x.name
+            );
+        }
+        let long = |m: &Metric| {
+            m.extra("DESC")
+                .filter(|d| d.len() > INLINE)
+                .map(str::as_ptr)
+        };
+        let shared = a.metrics.iter().filter_map(long).collect::<Vec<_>>();
+        assert!(!shared.is_empty());
+        assert_eq!(
+            shared,
+            b.metrics.iter().filter_map(long).collect::<Vec<_>>()
+        );
+        // The tolerant reader shares them too.
+        let slow = read_tolerant(&d, &ReadLimits::default()).unwrap().doc;
+        let hosts = &slow.clusters[0].hosts;
+        let (a, b) = (&hosts[0], hosts.last().unwrap());
+        for (x, y) in a.metrics.iter().zip(&b.metrics) {
+            assert!(
+                Arc::ptr_eq(&x.extra, &y.extra),
+                "{}: one EXTRA_DATA list",
+                x.name
+            );
+        }
+    }
+
+    #[test]
+    fn unusual_extra_data_reads_as_the_tolerant_reader_does() {
+        let (copy, d) = doubled();
+        let d = String::from_utf8(d).unwrap();
+        let (head, tail) = d.split_at(copy.start);
+        let e = "<EXTRA_ELEMENT NAME=\"GROUP\" VAL=\"load\"/>\n";
+        for (from, to) in [
+            // A second block after a shared one, and before one.
+            (
+                "</EXTRA_DATA>\n</METRIC>",
+                "</EXTRA_DATA>\n<EXTRA_DATA>\n<EXTRA_ELEMENT NAME=\"X\" VAL=\"y\"/>\n</EXTRA_DATA>\n</METRIC>",
+            ),
+            (
+                "<EXTRA_DATA>",
+                "<EXTRA_DATA>\n<EXTRA_ELEMENT NAME=\"X\" VAL=\"y\"/>\n</EXTRA_DATA>\n<EXTRA_DATA>",
+            ),
+            // A block of another metric, the end tag inside a value, an empty block.
+            (e, "<EXTRA_ELEMENT NAME=\"GROUP\" VAL=\"cpu\"/>\n"),
+            (e, "<EXTRA_ELEMENT NAME=\"GROUP\" VAL=\"</EXTRA_DATA>\"/>\n"),
+            (
+                "<EXTRA_DATA>",
+                "<EXTRA_DATA></EXTRA_DATA><EXTRA_DATA/><EXTRA_DATA>",
+            ),
+        ] {
+            let changed = tail.replace(from, to);
+            assert_ne!(changed, tail, "{to}");
+            assert!(agrees(format!("{head}{changed}").as_bytes()), "{to}");
+        }
+        // The same block deeper than a first one: it is read again, and the limit holds.
+        let block = "<EXTRA_DATA>\n<EXTRA_ELEMENT NAME=\"GROUP\" VAL=\"g\"/>\n</EXTRA_DATA>\n";
+        let metrics = format!(
+            "<METRICS NAME=\"m\" SUM=\"1\" NUM=\"1\" TYPE=\"double\" UNITS=\"\" SLOPE=\"both\" SOURCE=\"gmond\">\n{block}</METRICS>\n"
+        );
+        let doc = format!(
+            "<GANGLIA_XML VERSION=\"3.7.2\" SOURCE=\"gmetad\">\n<GRID NAME=\"a\" AUTHORITY=\"x\" LOCALTIME=\"1\">\n{metrics}<GRID NAME=\"b\" AUTHORITY=\"x\" LOCALTIME=\"1\">\n{metrics}</GRID>\n</GRID>\n</GANGLIA_XML>\n"
+        );
+        let limits = |max_depth| ReadLimits {
+            max_depth,
+            ..ReadLimits::default()
+        };
+        assert!(agrees_within(doc.as_bytes(), &limits(6)));
+        assert!(read(doc.as_bytes(), &limits(5)).is_none());
+    }
+
     proptest! {
+        #[test]
+        fn any_single_byte_change_in_a_repeated_host_is_read_alike_or_declined(at in 0usize..100_000, b in any::<u8>()) {
+            let (copy, mut d) = doubled();
+            let at = copy.start + at % copy.len();
+            d[at] = b;
+            let _ = agrees(&d);
+        }
+
         #[test]
         fn any_single_byte_change_is_read_alike_or_declined(at in 0usize..100_000, b in any::<u8>()) {
             let mut d = fixture("gmond-8649.xml");
