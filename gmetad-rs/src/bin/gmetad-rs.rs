@@ -48,7 +48,20 @@ fn load(args: &Args) -> Result<(Config, u32, u32)> {
     Ok((cfg, parsed.debug_level, parsed.umask))
 }
 
+/// Allocations of 1 MiB and more (a fetched document, an XML answer) get their own mapping,
+/// returned to the kernel when freed. glibc's default threshold grows to the largest block
+/// freed so far, after which such buffers come from the per-thread heaps and stay resident
+/// there between polls (measured: RSS 49 → 30 MB polling 1000 hosts × 30 metrics).
+fn large_blocks_mapped() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    large_blocks_mapped();
     let args = Args::parse();
     let loaded = load(&args);
     let debug = match (&loaded, args.debug) {
