@@ -363,18 +363,14 @@ fn carbon_lines(cfg: &Config, snap: &Snapshot) -> String {
     let mut out = String::new();
     for n in &snap.nodes {
         let Node::Cluster(c) = n else { continue };
-        for h in c.polled_hosts() {
-            for m in &h.metrics {
-                if ganglia_proto::MetricType::parse(&m.metric_type).is_some_and(|t| t.is_numeric())
-                {
-                    crate::export::carbon::line(
-                        &mut out,
-                        &scheme.path(&c.cluster.name, &h.name, &m.name),
-                        m.val.trim(),
-                        c.cluster.localtime,
-                    );
-                }
-            }
+        // As 3.7.2: only live hosts' numeric metrics within their DMAX go to carbon.
+        for (h, m) in crate::tree::recorded_metrics(c) {
+            crate::export::carbon::line(
+                &mut out,
+                &scheme.path(&c.cluster.name, &h.name, &m.name),
+                m.val.trim(),
+                c.cluster.localtime,
+            );
         }
     }
     out
@@ -624,5 +620,24 @@ async fn serve(
             }
             let _ = stream.shutdown().await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carbon_gets_only_what_the_poll_records() {
+        let mut cfg = Config::builtin();
+        cfg.carbon = Some((
+            "127.0.0.1:2003".parse().unwrap(),
+            ganglia_proto::conf::gmetad::Protocol::Tcp,
+            Duration::from_millis(500),
+        ));
+        let doc = crate::tree::tests::live_and_dead_hosts();
+        let snap = tree::ingest(doc, 1000, true, &SummaryRules::default());
+        // Not the dead host, not the string, not the metric past its DMAX.
+        assert_eq!(carbon_lines(&cfg, &snap), "c.up.load_one 1.5 1000\n");
     }
 }

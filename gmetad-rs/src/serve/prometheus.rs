@@ -5,7 +5,6 @@
 use super::render::View;
 use crate::tree::Node;
 use crate::tree::summary::host_alive;
-use ganglia_proto::MetricType;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -53,7 +52,8 @@ pub fn render(v: &View<'_>) -> String {
                         continue;
                     }
                     for m in &h.metrics {
-                        if !MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric) {
+                        // What the poll records (numeric, within DMAX), as RRD and carbon.
+                        if !crate::tree::recorded(m) {
                             continue;
                         }
                         if let Ok(x) = m.val.trim().parse::<f64>() {

@@ -6,7 +6,7 @@ pub mod summary;
 use crate::rrd::layout::TargetRef;
 use crate::rrd::writer::{Update, UpdateRef};
 use ganglia_proto::MetricType;
-use ganglia_proto::xml::{Cluster, Document, Grid, Host, SmolStr, Source, Summary};
+use ganglia_proto::xml::{Cluster, Document, Grid, Host, Metric, SmolStr, Source, Summary};
 use std::collections::HashSet;
 use summary::{SummaryRules, Summer, host_alive};
 
@@ -149,6 +149,28 @@ pub fn ingest(doc: Document, poll_time: u64, scalable: bool, rules: &SummaryRule
     Snapshot { nodes, poll_time }
 }
 
+/// Whether gmetad records this metric of a live host: a numeric type (not string or
+/// timestamp) not past its DMAX (reference §3.4).
+pub fn recorded(m: &Metric) -> bool {
+    MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric)
+        && !(m.dmax != 0 && m.tn > m.dmax)
+}
+
+/// The metrics a poll records for a cluster: the [`recorded`] metrics of the live hosts of the
+/// latest document (not lingering ones). RRD updates, carbon and Prometheus all use these, as
+/// 3.7.2 writes RRDs and carbon only for what it processes.
+pub fn recorded_metrics(c: &ClusterNode) -> impl Iterator<Item = (&Host, &Metric)> {
+    c.polled_hosts()
+        .iter()
+        .filter(move |h| host_alive(h, c.cluster.localtime, c.old))
+        .flat_map(|h| {
+            h.metrics
+                .iter()
+                .filter(|m| recorded(m))
+                .map(move |m| (h, m))
+        })
+}
+
 /// The RRD updates of one poll, borrowed from the snapshot: every numeric metric of every live
 /// host (timestamped with the source's LOCALTIME) and every summary metric of every node.
 pub fn updates<'a>(
@@ -166,29 +188,18 @@ pub fn updates<'a>(
             Node::Grid(_) => None,
         };
         let hosts = cluster.into_iter().flat_map(move |c| {
-            c.polled_hosts()
-                .iter()
-                .filter(move |h| host_alive(h, ts, c.old))
-                .flat_map(move |h| {
-                    h.metrics
-                        .iter()
-                        .filter(|m| {
-                            MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric)
-                                && !(m.dmax != 0 && m.tn > m.dmax)
-                        })
-                        .map(move |m| UpdateRef {
-                            target: TargetRef::Host {
-                                cluster: name,
-                                host: &h.name,
-                                metric: &m.name,
-                            },
-                            ts,
-                            sum: &m.val,
-                            num: None,
-                            slope: &m.slope,
-                            step,
-                        })
-                })
+            recorded_metrics(c).map(move |(h, m)| UpdateRef {
+                target: TargetRef::Host {
+                    cluster: name,
+                    host: &h.name,
+                    metric: &m.name,
+                },
+                ts,
+                sum: &m.val,
+                num: None,
+                slope: &m.slope,
+                step,
+            })
         });
         let sums = n
             .summary()
@@ -274,4 +285,4 @@ pub fn root_summary<'a>(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -170,3 +170,70 @@ fn vanished_hosts_linger_as_down_until_their_dmax() {
     };
     assert_eq!((hosts(&a), hosts(&b)), (2, 1), "deleted once TN > DMAX");
 }
+
+/// A cluster at LOCALTIME 1000: host "up" (TN 1 of TMAX 20) with a numeric metric, a string, and
+/// a numeric past its DMAX; host "down" (TN 500 of TMAX 20) with a numeric metric.
+pub(crate) fn live_and_dead_hosts() -> Document {
+    let metric = |name: &str, ty: &str, tn: u64, dmax: u64| Metric {
+        name: name.into(),
+        val: "1.5".into(),
+        metric_type: ty.into(),
+        tn,
+        tmax: 60,
+        dmax,
+        slope: "both".into(),
+        source: "gmond".into(),
+        ..Metric::default()
+    };
+    let host = |name: &str, tn: u64, metrics: Vec<Metric>| Host {
+        name: name.into(),
+        ip: "10.0.0.1".into(),
+        reported: 1000 - tn,
+        tn,
+        tmax: 20,
+        metrics,
+        ..Host::default()
+    };
+    Document {
+        version: "3.7.2".into(),
+        clusters: vec![Cluster {
+            name: "c".into(),
+            localtime: 1000,
+            hosts: vec![
+                host(
+                    "up",
+                    1,
+                    vec![
+                        metric("load_one", "float", 1, 0),
+                        metric("os_name", "string", 1, 0),
+                        metric("gone_metric", "double", 20, 10),
+                    ],
+                ),
+                host("down", 500, vec![metric("load_one", "float", 1, 0)]),
+            ],
+            ..Cluster::default()
+        }],
+        ..Document::default()
+    }
+}
+
+#[test]
+fn a_poll_records_numeric_metrics_of_live_hosts_within_their_dmax() {
+    let snap = ingest(live_and_dead_hosts(), 1000, true, &SummaryRules::default());
+    let Node::Cluster(c) = &snap.nodes[0] else {
+        panic!()
+    };
+    let got: Vec<(&str, &str)> = recorded_metrics(c)
+        .map(|(h, m)| (h.name.as_str(), m.name.as_str()))
+        .collect();
+    assert_eq!(got, [("up", "load_one")]);
+    // The RRD updates of the hosts are exactly those.
+    let rules = SummaryRules::default();
+    let hosts: Vec<(&str, &str)> = updates(&snap, 15, &rules)
+        .filter_map(|u| match u.target {
+            TargetRef::Host { host, metric, .. } => Some((host, metric)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hosts, [("up", "load_one")]);
+}
