@@ -13,7 +13,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   CRIT=(--warm-up-time 1 --measurement-time 1 --noplot)
   GMOND=(--seconds 1 --rates 100000,300000,600000)
   GMETAD=(--hosts 200 --step 2 --cycles 2)
-  RELAY=(--seconds 2 --rounds 1 --pin)
+  RELAY=(--seconds 2 --rounds 1 --latency-rounds 2 --pin)
 else
   CRIT=(--warm-up-time 1 --measurement-time 3 --noplot)
   GMOND=()
@@ -59,6 +59,11 @@ cargo bench -p gmetad-rs --bench poll -- "${CRIT[@]}" 2>/dev/null | grep -E "^[a
 step "criterion: gweb-rs cluster page (1000 hosts) and graph PNGs"
 cargo bench -p web --bench render -- "${CRIT[@]}" 2>/dev/null | grep -E "^[a-z_0-9]+/|time: +\[[0-9]" >> "$OUT/criterion.txt" || true
 
+# The relay's latency phase goes before the RRD-heavy gmetad runs: their writeback (kblockd
+# and flush workers) would land on the forwarder's CPU.
+sync
+step "relay: raw recvmmsg/sendmmsg ceiling vs relay-rs, fan-out 1:4, 200 B"
+target/release/relay-bench "${RELAY[@]}" ${RELAY_BENCH_ARGS:-} > "$OUT/relay.txt"
 step "gmond ingest: Debian gmond vs gmond-rs"
 target/release/gmond-bench "${GMOND[@]}" --plot "$OUT/gmond-plot.txt" ${GMOND_BENCH_ARGS:-} > "$OUT/gmond.txt"
 step "plot: ingest rate vs loss (docs/bench/gmond-ingest-loss.png)"
@@ -72,8 +77,6 @@ else
   target/release/gmetad-bench --scale --hosts 10000 --metrics 30 --step 15 --cycles 3 > "$OUT/scale.txt"
 fi
 
-step "relay: raw recvmmsg/sendmmsg ceiling vs relay-rs, fan-out 1:4, 200 B"
-target/release/relay-bench "${RELAY[@]}" ${RELAY_BENCH_ARGS:-} > "$OUT/relay.txt"
 
 python3 scripts/bench_summary.py "$OUT" > "$OUT/summary.md"
 

@@ -29,6 +29,10 @@ struct Args {
     /// Interleaved rounds (ceiling, relay, ...); the best round of each is reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Rounds of the latency phases (relay-rs, ceiling, ...); the round with the lowest p99 of
+    /// each is reported, with the hypervisor's steal during it. Default: rounds + 2.
+    #[arg(long)]
+    latency_rounds: Option<usize>,
     /// Input rate (packets/s) for the latency phases instead of half the measured capacity.
     #[arg(long)]
     latency_rate: Option<f64>,
@@ -181,6 +185,24 @@ struct Phase {
     received: u64,
     /// relay-rs's own receive-to-send p50/p99 (kernel receive timestamps), µs.
     added: Option<(u64, u64)>,
+    /// Share of the machine's CPU time the hypervisor took (steal, /proc/stat) during the
+    /// phase, %: on a virtual machine, the cause of millisecond gaps nobody inside can avoid.
+    steal_pct: f64,
+}
+
+/// The machine's (steal, total) CPU ticks from /proc/stat's first line.
+fn cpu_steal_ticks() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal [guest guest_nice: counted in user]
+    (v.get(7).copied().unwrap_or(0), v.iter().take(8).sum())
 }
 
 /// Offer `rate` packets/s (0: as fast as possible) from `src` to `dst` for `secs`, count what
@@ -209,11 +231,13 @@ fn phase(
         std::thread::spawn(move || receive(&socks, &stop, &received, epoch))
     };
     let cpu0 = cpu_ticks(cpu_pid);
+    let steal0 = cpu_steal_ticks();
     let t0 = Instant::now();
     let sent = generate(src, dst, size, ssrc, rate, secs, epoch);
     let elapsed = t0.elapsed().as_secs_f64();
     let got_at_end = received.load(Ordering::Relaxed);
     let cpu1 = cpu_ticks(cpu_pid);
+    let steal1 = cpu_steal_ticks();
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
     let mut lat = rx.join().unwrap_or_default();
@@ -237,6 +261,8 @@ fn phase(
         sent,
         received: received.load(Ordering::Relaxed),
         added: None,
+        steal_pct: 100.0 * steal1.0.saturating_sub(steal0.0) as f64
+            / steal1.1.saturating_sub(steal0.1).max(1) as f64,
     }
 }
 
@@ -547,7 +573,14 @@ fn main() -> Result<()> {
         for t in std::fs::read_dir(format!("/proc/{relay_pid}/task"))?.flatten() {
             if let Some(tid) = t.file_name().to_str().and_then(|s| s.parse().ok()) {
                 let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
-                pin(tid, if comm.trim_end() == "relay-media" { 1 } else { 0 });
+                pin(
+                    tid,
+                    if comm.trim_end() == "relay-media" {
+                        1
+                    } else {
+                        0
+                    },
+                );
             }
         }
     }
@@ -606,7 +639,7 @@ fn main() -> Result<()> {
         .latency_rate
         .unwrap_or(r_full.fwd_pps / a.fanout as f64 / 2.0);
     let (mut r_half, mut c_half) = (None, None);
-    for round in 1..=a.rounds.max(1) {
+    for round in 1..=a.latency_rounds.unwrap_or(a.rounds + 2).max(1) {
         ctl.request(r#"{"op":"ping"}"#)?;
         drain(&sinks); // the previous phase's backlog must not count
         let before = admin_latency(admin)?;
@@ -615,8 +648,8 @@ fn main() -> Result<()> {
         );
         r.added = added_latency(&before, &admin_latency(admin)?);
         eprintln!(
-            "relay-bench: round {round}: at {half_in:.0} in/s relay-rs p50 {:.0} us p99 {:.0} us end to end; inside relay-rs (kernel rx timestamp to sent) p50/p99 {:?} us",
-            r.p50_us, r.p99_us, r.added
+            "relay-bench: round {round}: at {half_in:.0} in/s relay-rs p50 {:.0} us p99 {:.0} us end to end; inside relay-rs (kernel rx timestamp to sent) p50/p99 {:?} us; steal {:.1}%",
+            r.p50_us, r.p99_us, r.added, r.steal_pct
         );
         r_half = best(r_half, r, latency_key);
         let c = phase(
@@ -631,8 +664,8 @@ fn main() -> Result<()> {
             epoch,
         );
         eprintln!(
-            "relay-bench: round {round}: at {half_in:.0} in/s ceiling p50 {:.0} us p99 {:.0} us",
-            c.p50_us, c.p99_us
+            "relay-bench: round {round}: at {half_in:.0} in/s ceiling p50 {:.0} us p99 {:.0} us; steal {:.1}%",
+            c.p50_us, c.p99_us, c.steal_pct
         );
         c_half = best(c_half, c, latency_key);
     }
@@ -668,6 +701,8 @@ fn main() -> Result<()> {
             "relay_added_p99_us": r_half.added.map(|a| a.1),
             "relay_half_load_loss_pct": (loss(&r_half) * 1000.0).round() / 1000.0,
             "ceiling_p50_us": c_half.p50_us, "ceiling_p99_us": c_half.p99_us,
+            "relay_half_load_steal_pct": (r_half.steal_pct * 10.0).round() / 10.0,
+            "ceiling_half_load_steal_pct": (c_half.steal_pct * 10.0).round() / 10.0,
         })
     );
     Ok(())
