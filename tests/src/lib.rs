@@ -26,6 +26,31 @@ pub fn free_tcp_port() -> u16 {
         .port()
 }
 
+/// A loopback TCP address where nothing listens and nothing will while the guard lives: a
+/// socket bound to it that never listens, so connecting is refused at once and no other test
+/// can be given the port (a merely "free" port may be reused by the next listener).
+pub fn refusing_tcp_addr() -> (std::os::fd::OwnedFd, SocketAddr) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a new socket; on success we own the descriptor.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: fd is a fresh descriptor nobody else owns.
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: all-zero is a valid sockaddr_in; the kernel fills in the port on getsockname.
+    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+    sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: sa and len describe a valid sockaddr_in buffer for bind and getsockname.
+    let ok = unsafe {
+        libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), len) == 0
+            && libc::getsockname(fd, (&mut sa as *mut libc::sockaddr_in).cast(), &mut len) == 0
+    };
+    assert!(ok, "bind: {}", std::io::Error::last_os_error());
+    let addr = SocketAddr::from(([127, 0, 0, 1], u16::from_be(sa.sin_port)));
+    (owned, addr)
+}
+
 /// Read a whole XML dump from a gmond-style TCP port.
 pub fn fetch(addr: SocketAddr) -> Option<Vec<u8>> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;

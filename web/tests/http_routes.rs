@@ -532,8 +532,8 @@ fn a_dead_gmetad_or_a_malformed_query_gives_an_error_page_not_a_panic() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _g = rt.enter();
     let dir = tempfile::tempdir().unwrap();
-    // Nothing listens on this port.
-    let dead = std::net::SocketAddr::new(LO, free_tcp_port());
+    // Nothing listens on this port (held for the test, so no other test's listener gets it).
+    let (_held, dead) = testkit::refusing_tcp_addr();
     let w = web(dead, dir.path());
     for (path, status) in [
         ("/", 502),
