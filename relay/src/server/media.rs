@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 /// Datagrams per recvmmsg call.
 pub const RECV_BATCH: usize = 64;
 const BUF: usize = 2048;
-const SEND_BATCH: usize = 256;
+/// Copies per sendmmsg call (and per latency timestamp).
+const SEND_BATCH: usize = 64;
 /// Requested socket buffer size (forced past rmem_max when running as root).
 pub const SOCKET_BUFFER: usize = 8 << 20;
 
@@ -204,13 +205,16 @@ fn source(b: &Batch, i: usize) -> Option<SocketAddr> {
     }
 }
 
-/// sendmmsg every (datagram index, destination) pair; returns copies that failed.
+/// sendmmsg every (datagram index, destination) pair, `SEND_BATCH` copies per call, calling
+/// `sent(chunk)` as each chunk is out (so a large backlog does not hold the first copies until
+/// the last is sent); returns copies that failed.
 fn send_all(
     fd: i32,
     b: &mut Batch,
     out: &[(usize, SockAddr)],
     scratch: &mut Vec<libc::mmsghdr>,
     iov: &mut Vec<libc::iovec>,
+    mut sent: impl FnMut(&[(usize, SockAddr)]),
 ) -> u64 {
     let mut failed = 0;
     for chunk in out.chunks(SEND_BATCH) {
@@ -251,6 +255,7 @@ fn send_all(
                 done += n as usize;
             }
         }
+        sent(chunk);
     }
     failed
 }
@@ -269,6 +274,7 @@ pub fn run(
     let mut dests: Vec<SocketAddr> = Vec::with_capacity(16);
     let mut scratch = Vec::with_capacity(SEND_BATCH);
     let mut iov = Vec::with_capacity(SEND_BATCH);
+    let mut rx: Vec<Option<u64>> = Vec::with_capacity(RECV_BATCH);
     while !stop.load(Ordering::Relaxed) {
         let n = recv_batch(fd, &mut b);
         if n == 0 {
@@ -297,19 +303,23 @@ pub fn run(
         if out.is_empty() {
             continue;
         }
-        let failed = send_all(fd, &mut b, &out, &mut scratch, &mut iov);
-        let took = t_recv.elapsed().as_nanos() as u64;
-        let done = realtime_ns();
-        // Per received datagram: its copies (out is ordered by datagram).
-        let (mut sum, mut k) = (0u64, 0);
-        while k < out.len() {
-            let i = out[k].0;
-            let copies = out[k..].iter().take_while(|(j, _)| *j == i).count();
-            let ns = rx_time(&b, i).map_or(took, |t| done.saturating_sub(t));
-            counters.latency.record(ns / 1000, copies as u64);
-            sum += ns * copies as u64;
-            k += copies;
-        }
+        rx.clear();
+        rx.extend((0..n).map(|i| rx_time(&b, i)));
+        let mut sum = 0u64;
+        let failed = send_all(fd, &mut b, &out, &mut scratch, &mut iov, |chunk| {
+            let took = t_recv.elapsed().as_nanos() as u64;
+            let done = realtime_ns();
+            // Per received datagram: its copies in this chunk (out is ordered by datagram).
+            let mut k = 0;
+            while k < chunk.len() {
+                let i = chunk[k].0;
+                let copies = chunk[k..].iter().take_while(|(j, _)| *j == i).count();
+                let ns = rx[i].map_or(took, |t| done.saturating_sub(t));
+                counters.latency.record(ns / 1000, copies as u64);
+                sum += ns * copies as u64;
+                k += copies;
+            }
+        });
         counters.latency_ns.fetch_add(sum, Ordering::Relaxed);
         counters
             .latency_count
