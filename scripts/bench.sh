@@ -17,7 +17,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 else
   CRIT=(--warm-up-time 1 --measurement-time 3 --noplot)
   GMOND=()
-  GMETAD=(--cycles 3)
+  GMETAD=(--cycles 5)
   # Nothing else runs during make bench: the forwarder (ceiling or relay-rs) gets CPU 1 and the
   # load generator and sinks CPU 0, so the latency phase measures forwarding, not the scheduler.
   RELAY=(--pin)

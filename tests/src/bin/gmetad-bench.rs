@@ -274,7 +274,7 @@ fn host_query(addr: SocketAddr, hosts: usize) -> (f64, f64) {
 /// the daemons' steady state: each file updated once per `step` seconds, so the kernel has
 /// written back the pages of the previous pass (the next write faults them dirty again) as it
 /// has between two of a daemon's polls. Files are created and warmed by two passes first; the
-/// mean of the two passes after that is the floor.
+/// mean of the four passes after that is the floor (a virtual machine's speed wanders).
 fn rrd_floor(dir: &Path, files: usize, step: u64) -> f64 {
     use gmetad::rrd::layout::Target;
     use gmetad::rrd::service::RrdService;
@@ -299,7 +299,10 @@ fn rrd_floor(dir: &Path, files: usize, step: u64) -> f64 {
     };
     let t = now();
     let mut measured = 0.0;
-    for (pass, ts) in [t - 60, t - 45, t - 30, t - 15].into_iter().enumerate() {
+    for (pass, ts) in [t - 90, t - 75, t - 60, t - 45, t - 30, t - 15]
+        .into_iter()
+        .enumerate()
+    {
         if pass > 0 {
             std::thread::sleep(Duration::from_secs(step));
         }
@@ -311,7 +314,7 @@ fn rrd_floor(dir: &Path, files: usize, step: u64) -> f64 {
             measured += process_cpu() - before;
         }
     }
-    measured / 2.0
+    measured / 4.0
 }
 
 fn process_cpu() -> f64 {
