@@ -31,6 +31,24 @@ impl Budget {
     pub(crate) fn give(&self, n: usize) {
         self.0.fetch_sub(n, Ordering::AcqRel);
     }
+
+    /// Queue `item` of `bytes` to its exporter task without blocking; false (nothing queued,
+    /// nothing reserved) when the byte budget or the channel is full.
+    pub(crate) fn try_send<T>(
+        &self,
+        tx: &tokio::sync::mpsc::Sender<T>,
+        item: T,
+        bytes: usize,
+    ) -> bool {
+        if !self.take(bytes) {
+            return false;
+        }
+        if tx.try_send(item).is_err() {
+            self.give(bytes);
+            return false;
+        }
+        true
+    }
 }
 
 /// The Riemann and memcached exporters of a running collector (carbon is driven separately).

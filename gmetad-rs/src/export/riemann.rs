@@ -441,12 +441,7 @@ impl Riemann {
             return;
         }
         let (n, bytes) = (batch.total_events(), batch.bytes());
-        if !self.queued.take(bytes) {
-            lock(&self.stats).dropped += n;
-            return;
-        }
-        if self.tx.try_send(batch).is_err() {
-            self.queued.give(bytes);
+        if !self.queued.try_send(&self.tx, batch, bytes) {
             lock(&self.stats).dropped += n;
         }
     }
