@@ -17,7 +17,6 @@
 //! that the server read them all; a broken connection is re-opened with a doubling back-off
 //! (1 s to 30 s).
 
-use crate::tree::summary::host_alive;
 use crate::tree::{Node, Snapshot};
 use ganglia_proto::MetricType;
 use std::io::Write as _;
@@ -212,12 +211,9 @@ pub fn encode_snapshot(snap: &Snapshot, include_cluster: bool, servers: usize) -
     };
     for n in &snap.nodes {
         let Node::Cluster(c) = n else { continue };
-        for h in c.polled_hosts() {
-            if !host_alive(h, c.cluster.localtime, c.old) {
-                continue;
-            }
+        for h in crate::tree::live_hosts(c) {
             for m in &h.metrics {
-                if (m.dmax != 0 && m.tn > m.dmax) || MetricType::parse(&m.metric_type).is_none() {
+                if crate::tree::expired(m) || MetricType::parse(&m.metric_type).is_none() {
                     continue;
                 }
                 let Some(k) = key(include_cluster, &c.cluster.name, &h.name, &m.name) else {

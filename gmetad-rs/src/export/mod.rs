@@ -58,9 +58,6 @@ pub struct Exports {
     pub riemann: Option<riemann::Riemann>,
     /// memcached, when `memcached_parameters` is set.
     pub memcached: Option<memcached::Memcached>,
-    grid: String,
-    attributes: Option<String>,
-    include_cluster: bool,
 }
 
 /// One poll's encoded Riemann events and memcached sets, ready to queue.
@@ -73,33 +70,40 @@ pub struct Encoded {
 impl Exports {
     /// Start the exporter tasks the configuration asks for (on the current runtime).
     pub fn start(cfg: &Config) -> Exports {
-        let mut e = Exports {
-            grid: cfg.gridname.clone(),
-            ..Exports::default()
-        };
-        if let Some(r) = &cfg.riemann {
-            tracing::info!(server = %r.addr, transport = ?r.transport, "Riemann export enabled.");
-            e.riemann = Some(riemann::Riemann::spawn(r.addr, r.transport));
-            e.attributes = r.attributes.clone();
+        Exports {
+            riemann: cfg.riemann.as_ref().map(|r| {
+                tracing::info!(server = %r.addr, transport = ?r.transport, "Riemann export enabled.");
+                riemann::Riemann::spawn(r.addr, r.transport)
+            }),
+            memcached: cfg.memcached.as_ref().map(|m| {
+                tracing::info!(servers = ?m.servers, "memcached export enabled.");
+                memcached::Memcached::spawn(m.servers.clone())
+            }),
         }
-        if let Some(m) = &cfg.memcached {
-            tracing::info!(servers = ?m.servers, "memcached export enabled.");
-            e.memcached = Some(memcached::Memcached::spawn(m.servers.clone()));
-            e.include_cluster = m.include_cluster;
-        }
-        e
     }
 
-    /// Encode a poll (CPU work: call it off the async threads, as the poll's parsing is).
+    /// Encode a poll for the exporters `cfg` (the one they were started with) asks for (CPU
+    /// work: call it off the async threads, as the poll's parsing is).
     pub fn encode(&self, cfg: &Config, snap: &Snapshot) -> Encoded {
         Encoded {
-            riemann: cfg.riemann.as_ref().map(|r| {
-                riemann::encode_snapshot(snap, &self.grid, self.attributes.as_deref(), r.transport)
-            }),
+            riemann: self
+                .riemann
+                .as_ref()
+                .zip(cfg.riemann.as_ref())
+                .map(|(_, r)| {
+                    riemann::encode_snapshot(
+                        snap,
+                        &cfg.gridname,
+                        r.attributes.as_deref(),
+                        r.transport,
+                    )
+                }),
+            // Keys are spread over the servers the running task holds connections to.
             memcached: self
                 .memcached
                 .as_ref()
-                .map(|m| memcached::encode_snapshot(snap, self.include_cluster, m.servers())),
+                .zip(cfg.memcached.as_ref())
+                .map(|(h, m)| memcached::encode_snapshot(snap, m.include_cluster, h.servers())),
         }
     }
 

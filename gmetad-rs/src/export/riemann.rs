@@ -345,7 +345,7 @@ pub fn encode_snapshot(
             });
             if host_alive(h, localtime, c.old) {
                 for m in &h.metrics {
-                    if m.dmax != 0 && m.tn > m.dmax {
+                    if crate::tree::expired(m) {
                         continue;
                     }
                     let Some(t) = MetricType::parse(&m.metric_type) else {

@@ -152,23 +152,31 @@ pub fn ingest(doc: Document, poll_time: u64, scalable: bool, rules: &SummaryRule
 /// Whether gmetad records this metric of a live host: a numeric type (not string or
 /// timestamp) not past its DMAX (reference §3.4).
 pub fn recorded(m: &Metric) -> bool {
-    MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric)
-        && !(m.dmax != 0 && m.tn > m.dmax)
+    MetricType::parse(&m.metric_type).is_some_and(MetricType::is_numeric) && !expired(m)
+}
+
+/// Whether a metric is past its DMAX (TN > DMAX ≠ 0): gmetad skips it (reference §3.4).
+pub fn expired(m: &Metric) -> bool {
+    m.dmax != 0 && m.tn > m.dmax
+}
+
+/// The live hosts of a cluster's latest document (lingering ones are never live).
+pub fn live_hosts(c: &ClusterNode) -> impl Iterator<Item = &Host> {
+    c.polled_hosts()
+        .iter()
+        .filter(move |h| host_alive(h, c.cluster.localtime, c.old))
 }
 
 /// The metrics a poll records for a cluster: the [`recorded`] metrics of the live hosts of the
 /// latest document (not lingering ones). RRD updates, carbon and Prometheus all use these, as
 /// 3.7.2 writes RRDs and carbon only for what it processes.
 pub fn recorded_metrics(c: &ClusterNode) -> impl Iterator<Item = (&Host, &Metric)> {
-    c.polled_hosts()
-        .iter()
-        .filter(move |h| host_alive(h, c.cluster.localtime, c.old))
-        .flat_map(|h| {
-            h.metrics
-                .iter()
-                .filter(|m| recorded(m))
-                .map(move |m| (h, m))
-        })
+    live_hosts(c).flat_map(|h| {
+        h.metrics
+            .iter()
+            .filter(|m| recorded(m))
+            .map(move |m| (h, m))
+    })
 }
 
 /// The RRD updates of one poll, borrowed from the snapshot: every numeric metric of every live

@@ -155,7 +155,7 @@ impl Summer {
             let Some(t) = MetricType::parse(&m.metric_type).filter(|t| t.is_numeric()) else {
                 continue;
             };
-            if m.dmax != 0 && m.tn > m.dmax {
+            if super::expired(m) {
                 continue;
             }
             if !rules.includes(&m.name) {
