@@ -51,6 +51,46 @@ pub fn refusing_tcp_addr() -> (std::os::fd::OwnedFd, SocketAddr) {
     (owned, addr)
 }
 
+/// A gmond-like source on loopback: each of the first `n` connections gets a fresh `doc()`,
+/// then is closed (bounded, so the thread ends).
+pub fn serve_document(n: usize, doc: impl Fn() -> Vec<u8> + Send + 'static) -> SocketAddr {
+    use std::io::Write;
+    let src = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = src.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in src.incoming().flatten().take(n) {
+            let _ = (&s).write_all(&doc());
+        }
+    });
+    addr
+}
+
+/// gmetad-rs's built-in configuration polling one data source `name` at `addr` every `step`
+/// seconds, with its XML and interactive ports on 127.0.0.1:0 and no RRD writes: the base the
+/// in-process gmetad tests adjust.
+pub fn gmetad_config(name: &str, step: u32, addr: SocketAddr) -> gmetad::config::Config {
+    let mut c = gmetad::config::Config::builtin();
+    c.sources = vec![gmetad::config::Source {
+        name: name.into(),
+        step,
+        addrs: vec![addr],
+    }];
+    c.xml_addr = "127.0.0.1:0".parse().unwrap();
+    c.interactive_addr = "127.0.0.1:0".parse().unwrap();
+    c.write_rrds = false;
+    c
+}
+
+/// One request line (e.g. `/status`) to a gmetad interactive port; the whole answer as text.
+pub fn gmetad_query(addr: SocketAddr, line: &str) -> String {
+    use std::io::Write;
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(format!("{line}\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
 /// Read a whole XML dump from a gmond-style TCP port.
 pub fn fetch(addr: SocketAddr) -> Option<Vec<u8>> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;

@@ -1,10 +1,8 @@
 //! Carbon export against Debian's real graphite-carbon (carbon-cache) on loopback: whisper files
 //! appear with the values gmetad-rs polled.
 
-use gmetad::config::{Config, Source};
 use gmetad::daemon::Gmetad;
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use testkit::*;
@@ -108,22 +106,7 @@ fn carbon_cache_receives_host_metrics_over_one_connection() {
     })
     .unwrap_or_else(|| panic!("carbon-cache did not start: {}", carbon.log()));
 
-    let src = TcpListener::bind("127.0.0.1:0").unwrap();
-    let src_addr = src.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in src.incoming().flatten().take(50) {
-            let _ = (&s).write_all(&document());
-        }
-    });
-    let mut cfg = Config::builtin();
-    cfg.sources = vec![Source {
-        name: "lab".into(),
-        step: 1,
-        addrs: vec![src_addr],
-    }];
-    cfg.xml_addr = "127.0.0.1:0".parse().unwrap();
-    cfg.interactive_addr = "127.0.0.1:0".parse().unwrap();
-    cfg.write_rrds = false;
+    let mut cfg = gmetad_config("lab", 1, serve_document(50, document));
     cfg.carbon = Some((
         carbon_addr,
         ganglia_proto::conf::gmetad::Protocol::Tcp,

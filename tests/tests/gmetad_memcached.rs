@@ -2,11 +2,10 @@
 //! are read back with `get` (values), `mg ... t` (expiry = DMAX) and, with two servers, with
 //! libmemcached's own `memccat` (so the key distribution is libmemcached's).
 
-use gmetad::config::{Config, Source};
 use gmetad::daemon::Gmetad;
 use gmetad::export::memcached::Settings;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 use testkit::*;
@@ -111,40 +110,13 @@ fn get(addr: SocketAddr, key: &str) -> Option<String> {
         .then(|| l.next().unwrap_or("").to_string())
 }
 
-fn serve_doc() -> SocketAddr {
-    let src = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = src.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in src.incoming().flatten().take(200) {
-            let _ = (&s).write_all(doc().as_bytes());
-        }
-    });
-    addr
-}
-
 fn ours(source: SocketAddr, servers: Vec<SocketAddr>, include_cluster: bool) -> Gmetad {
-    let mut c = Config::builtin();
-    c.sources = vec![Source {
-        name: "src".into(),
-        step: 1,
-        addrs: vec![source],
-    }];
-    c.xml_addr = "127.0.0.1:0".parse().unwrap();
-    c.interactive_addr = "127.0.0.1:0".parse().unwrap();
-    c.write_rrds = false;
+    let mut c = gmetad_config("src", 1, source);
     c.memcached = Some(Settings {
         servers,
         include_cluster,
     });
     Gmetad::start(c).unwrap()
-}
-
-fn status(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.write_all(b"/status\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 #[test]
@@ -153,7 +125,11 @@ fn values_and_expiry_read_back_from_memcached() {
     let _g = rt.enter();
     let dir = tempfile::tempdir().unwrap();
     let (mc, addr) = memcached(dir.path(), "memcached");
-    let g = ours(serve_doc(), vec![addr], false);
+    let g = ours(
+        serve_document(200, || doc().into_bytes()),
+        vec![addr],
+        false,
+    );
     wait_for(Duration::from_secs(15), || get(addr, "web2/cpu_num"))
         .unwrap_or_else(|| panic!("nothing stored; memcached log: {}", mc.log()));
     for (k, v) in STORED {
@@ -172,7 +148,7 @@ fn values_and_expiry_read_back_from_memcached() {
     let t = ask(addr, "mg web1/load_one t v\r\n");
     assert!(t.contains(" t-1"), "{t:?}");
     let st = wait_for(Duration::from_secs(10), || {
-        let s = status(g.interactive_addr);
+        let s = gmetad_query(g.interactive_addr, "/status");
         s.contains("\"skippedKeys\":").then_some(s)
     })
     .unwrap();
@@ -198,7 +174,7 @@ fn two_servers_share_keys_as_libmemcached_distributes_them() {
     let dir = tempfile::tempdir().unwrap();
     let (_a, a) = memcached(dir.path(), "memcached-a");
     let (_b, b) = memcached(dir.path(), "memcached-b");
-    let g = ours(serve_doc(), vec![a, b], true);
+    let g = ours(serve_document(200, || doc().into_bytes()), vec![a, b], true);
     let keys: Vec<String> = STORED.iter().map(|(k, _)| format!("lab/{k}")).collect();
     wait_for(Duration::from_secs(15), || {
         keys.iter()
@@ -236,7 +212,11 @@ fn a_restarted_memcached_is_refilled_after_a_reconnect() {
     let _g = rt.enter();
     let dir = tempfile::tempdir().unwrap();
     let (first, addr) = memcached(dir.path(), "memcached-1");
-    let g = ours(serve_doc(), vec![addr], false);
+    let g = ours(
+        serve_document(200, || doc().into_bytes()),
+        vec![addr],
+        false,
+    );
     wait_for(Duration::from_secs(15), || get(addr, "web1/load_one")).expect("stored");
     drop(first);
     // Polls fail to deliver while it is down ...
@@ -246,7 +226,7 @@ fn a_restarted_memcached_is_refilled_after_a_reconnect() {
     // empty one again.
     let v = wait_for(Duration::from_secs(20), || get(addr, "web1/load_one"));
     assert_eq!(v.as_deref(), Some("0.75"));
-    let st = status(g.interactive_addr);
+    let st = gmetad_query(g.interactive_addr, "/status");
     assert!(st.contains("\"connects\":2}"), "reconnected once: {st}");
     assert!(
         !st.contains("\"memcached\":{\"dropped\":0,"),

@@ -5,11 +5,10 @@
 //! package is built without `WITH_RIEMANN` (it parses the options and sends nothing); the test
 //! checks that too, and compares the two streams should a Debian build ever send.
 
-use gmetad::config::{Config, Source};
 use gmetad::daemon::Gmetad;
 use gmetad::export::riemann::{Settings, Transport};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -134,17 +133,6 @@ fn protoc_decode(msg: &[u8]) -> Vec<Vec<String>> {
     events
 }
 
-fn serve_doc() -> SocketAddr {
-    let src = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = src.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in src.incoming().flatten().take(200) {
-            let _ = (&s).write_all(DOC.as_bytes());
-        }
-    });
-    addr
-}
-
 /// Datagrams arriving on `sock` until `want` have come or `timeout` passes.
 fn datagrams(sock: &UdpSocket, want: usize, timeout: Duration) -> Vec<Vec<u8>> {
     sock.set_read_timeout(Some(Duration::from_millis(200)))
@@ -161,30 +149,14 @@ fn datagrams(sock: &UdpSocket, want: usize, timeout: Duration) -> Vec<Vec<u8>> {
 }
 
 fn ours(source: SocketAddr, riemann: SocketAddr, transport: Transport) -> Gmetad {
-    let mut c = Config::builtin();
-    c.sources = vec![Source {
-        name: "src".into(),
-        step: 1,
-        addrs: vec![source],
-    }];
+    let mut c = gmetad_config("src", 1, source);
     c.gridname = "g".into();
-    c.xml_addr = "127.0.0.1:0".parse().unwrap();
-    c.interactive_addr = "127.0.0.1:0".parse().unwrap();
-    c.write_rrds = false;
     c.riemann = Some(Settings {
         addr: riemann,
         transport,
         attributes: Some("env=test".into()),
     });
     Gmetad::start(c).unwrap()
-}
-
-fn status(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.write_all(b"/status\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 #[test]
@@ -194,7 +166,7 @@ fn udp_events_decode_to_what_gmetad_3_7_2_builds() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _g = rt.enter();
     let dir = tempfile::tempdir().unwrap();
-    let src = serve_doc();
+    let src = serve_document(200, || DOC.as_bytes().to_vec());
     let deb_sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let rs_sock = UdpSocket::bind("127.0.0.1:0").unwrap();
 
@@ -271,7 +243,7 @@ fn udp_events_decode_to_what_gmetad_3_7_2_builds() {
         };
         assert_eq!(strip(deb_events), strip(rs_events), "Debian vs gmetad-rs");
     }
-    let st = status(g.interactive_addr);
+    let st = gmetad_query(g.interactive_addr, "/status");
     let n: u64 = st
         .split("\"riemann\":{\"num\":")
         .nth(1)
@@ -286,7 +258,7 @@ fn tcp_sends_one_length_prefixed_msg_per_host_and_reads_replies() {
     require("/usr/bin/protoc", "protobuf-compiler");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _g = rt.enter();
-    let src = serve_doc();
+    let src = serve_document(200, || DOC.as_bytes().to_vec());
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -327,7 +299,7 @@ fn tcp_sends_one_length_prefixed_msg_per_host_and_reads_replies() {
             assert_eq!(evs, want[6..]);
         }
     }
-    let st = status(g.interactive_addr);
+    let st = gmetad_query(g.interactive_addr, "/status");
     assert!(st.contains("\"connects\":1,\"breakerOpen\":false"), "{st}");
     rt.block_on(g.shutdown());
 }

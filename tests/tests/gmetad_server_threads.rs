@@ -2,7 +2,6 @@
 //! interactive port and server_threads/2 (at least 1) on xml_port, as gmetad's thread pools do;
 //! further clients wait and are answered once a slot frees, none is dropped.
 
-use gmetad::config::{Config, Source};
 use gmetad::daemon::Gmetad;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -10,16 +9,9 @@ use std::time::{Duration, Instant};
 use testkit::*;
 
 fn start(threads: u32) -> Gmetad {
-    let mut c = Config::builtin();
     // A source nobody listens on: polls fail, the ports still answer.
-    c.sources = vec![Source {
-        name: "none".into(),
-        step: 5,
-        addrs: vec![SocketAddr::from(([127, 0, 0, 1], free_tcp_port()))],
-    }];
-    c.xml_addr = "127.0.0.1:0".parse().unwrap();
-    c.interactive_addr = "127.0.0.1:0".parse().unwrap();
-    c.write_rrds = false;
+    let none = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));
+    let mut c = gmetad_config("none", 5, none);
     c.server_threads = threads;
     Gmetad::start(c).unwrap()
 }
@@ -135,10 +127,7 @@ fn stalled_client(addr: SocketAddr) -> TcpStream {
 }
 
 fn xml_requests(g: &Gmetad) -> u64 {
-    let mut s = TcpStream::connect(g.interactive_addr).unwrap();
-    s.write_all(b"/status\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+    let out = gmetad_query(g.interactive_addr, "/status");
     out.split("\"xml\":{\"num\":")
         .nth(1)
         .and_then(|r| r.split(',').next()?.parse().ok())
@@ -150,22 +139,7 @@ fn a_stalled_reader_holds_no_slot_while_its_answer_is_written() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _g = rt.enter();
     let doc = big_doc(2000);
-    let src = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let src_addr = src.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in src.incoming().flatten().take(100) {
-            let _ = (&s).write_all(&doc);
-        }
-    });
-    let mut c = Config::builtin();
-    c.sources = vec![Source {
-        name: "big".into(),
-        step: 5,
-        addrs: vec![src_addr],
-    }];
-    c.xml_addr = "127.0.0.1:0".parse().unwrap();
-    c.interactive_addr = "127.0.0.1:0".parse().unwrap();
-    c.write_rrds = false;
+    let mut c = gmetad_config("big", 5, serve_document(100, move || doc.clone()));
     c.server_threads = 1; // one slot on xml_port
     let g = Gmetad::start(c).unwrap();
     wait_for(Duration::from_secs(30), || {
